@@ -1,0 +1,139 @@
+"""The ``diffusion-sim`` command."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+from diffusion_sim.errors import UserError
+
+__all__ = ["main"]
+
+RUN_EPILOG = """\
+examples:
+  diffusion-sim run                                  # built-in default community, results in ./results/default
+  diffusion-sim run --seed 7 --steps 104 --out out/
+  diffusion-sim run --set community.households=100000 --set behaviour.external=0.01
+  diffusion-sim run scenarios/my-district.yaml --replicates 10 --out out/district
+
+outputs (in --out): steps.parquet/.csv (per-step coverage by role, leader kind, village,
+marginalised flag and channel), agents.parquet/.csv (per-agent outcome), adoption_by_role.png,
+provenance.json (seed, scenario, versions).
+"""
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def _positive_int(text: str) -> int:
+    v = _non_negative_int(text)
+    if v == 0:
+        raise argparse.ArgumentTypeError("expected a positive integer, got 0")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    from diffusion_sim import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="diffusion-sim",
+        description="Simulate how a behaviour spreads through a community network, and what interventions do to it.",
+        epilog="Run 'diffusion-sim COMMAND --help' for a command's options and examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"diffusion-sim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "run",
+        help="run one scenario and write its results",
+        description="Run one scenario (default: the built-in community) and write per-step and per-agent results, a figure and provenance.",
+        epilog=RUN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", nargs="?", help="scenario YAML file (default: the built-in default community)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="master seed (default 0)")
+    p.add_argument("--steps", type=_non_negative_int, default=None, help="number of steps (default: the scenario's schedule.steps)")
+    p.add_argument("--replicates", type=_positive_int, default=1, help="replicates run side by side on streams 0..R-1 (default 1)")
+    p.add_argument("--out", default="results/default", help="output folder (default results/default)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help="override a parameter by dotted path, e.g. --set community.households=100000 (repeatable)")
+    p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return parser
+
+
+def _fmt_pct(v: float) -> str:
+    return "n/a" if v is None or math.isnan(v) else f"{100 * v:5.1f}%"
+
+
+def _fmt_step(v: float, days: float) -> str:
+    return "not reached" if math.isnan(v) else f"step {v:g} (day {v * days:g})"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``diffusion-sim run``."""
+    from diffusion_sim.metrics import summary
+    from diffusion_sim.runner import run, write_result
+    from diffusion_sim.scenario import Scenario, apply_overrides, load_scenario
+
+    scenario = load_scenario(args.scenario) if args.scenario else Scenario()
+    if args.overrides:
+        scenario = apply_overrides(scenario, args.overrides)
+    if args.steps is not None:
+        scenario = apply_overrides(scenario, {"schedule.steps": args.steps}, source="--steps")
+    t0 = time.perf_counter()
+    result = run(scenario, args.seed, replicates=range(args.replicates))
+    elapsed = time.perf_counter() - t0
+    files = write_result(result, args.out, figure=not args.no_figure)
+    if args.quiet:
+        return 0
+    s = summary(result)
+    days = scenario.schedule.days_per_step
+    prov = result.provenance
+    print(f"diffusion-sim run: {scenario.name} (seed {args.seed}, {args.replicates} replicate(s), {prov['steps']} steps of {days:g} days)")
+    print(f"  agents: {prov['agents']:,}   behaviour: {scenario.behaviour.name}   ran in {elapsed:.2f} s")
+    print(f"  final coverage:        {_fmt_pct(s['coverage'])}")
+    print(f"    households           {_fmt_pct(s['coverage_households'])}")
+    print(f"    marginalised hh      {_fmt_pct(s['coverage_marginalised'])}  (others {_fmt_pct(s['coverage_not_marginalised'])})")
+    print(f"    leaders              {_fmt_pct(s['coverage_leaders'])}")
+    print(f"    health workers       {_fmt_pct(s['coverage_health_workers'])}")
+    print(f"  50% coverage reached:  {_fmt_step(s['time_to_50'], days)}")
+    print(f"  80% coverage reached:  {_fmt_step(s['time_to_80'], days)}")
+    ch = ", ".join(f"{k} {v:,.0f}" for k, v in s["adoptions_by_channel"].items())
+    print(f"  adoptions by channel:  {ch}")
+    print(f"  wrote {len(files)} files to {Path(args.out)}/: {', '.join(f.name for f in files)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``diffusion-sim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Builders of the layered community network, vectorised with numpy (no networkx here).
+
+Each builder draws from its own named generator, so switching one layer off or changing its
+parameters leaves the other layers' ties unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from diffusion_sim.network.graph import EdgeList, LayeredNetwork
+from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER, Population
+from diffusion_sim.rng import generator
+from diffusion_sim.scenario.schema import Scenario
+
+__all__ = ["build_network", "kin_layer", "neighbour_layer", "inter_village_layer", "dedupe"]
+
+
+def dedupe(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Drop self-loops and repeated undirected pairs; return pairs with ``src < dst``, sorted."""
+    keep = src != dst
+    a = np.minimum(src[keep], dst[keep]).astype(np.int64)
+    b = np.maximum(src[keep], dst[keep]).astype(np.int64)
+    key = np.unique(a * n + b)
+    return (key // n).astype(np.int32), (key % n).astype(np.int32)
+
+
+def _village_blocks(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Households grouped by village: (household indices sorted by village, start offset, size) per village."""
+    hh = pop.indices(HOUSEHOLD)
+    order = hh[np.argsort(pop.village[hh], kind="stable")]
+    sizes = np.bincount(pop.village[hh], minlength=pop.n_villages).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return order, starts, sizes
+
+
+def _thin_marginalised(pop: Population, src: np.ndarray, dst: np.ndarray, factor: float, rng: np.random.Generator):
+    """Keep ties with a marginalised household end with probability ``factor`` (once per marginalised end)."""
+    if factor >= 1.0 or len(src) == 0:
+        return src, dst
+    m = pop.marginalised[src].astype(np.int8) + pop.marginalised[dst].astype(np.int8)
+    keep = rng.random(len(src)) < np.power(factor, m)
+    return src[keep], dst[keep]
+
+
+def kin_layer(pop: Population, degree: float, marginal_factor: float, rng: np.random.Generator) -> EdgeList:
+    """Random kin ties within villages: about ``degree`` ties per household before thinning."""
+    order, starts, sizes = _village_blocks(pop)
+    H = len(order)
+    n_pairs = int(round(H * degree / 2))
+    if H < 2 or n_pairs == 0:
+        return EdgeList.empty()
+    pos = rng.integers(0, H, size=n_pairs)
+    v = pop.village[order[pos]]
+    other = starts[v] + (rng.random(n_pairs) * sizes[v]).astype(np.int64)
+    src, dst = dedupe(order[pos], order[other], pop.n)
+    src, dst = _thin_marginalised(pop, src, dst, marginal_factor, rng)
+    return EdgeList.unit(src, dst)
+
+
+def neighbour_layer(pop: Population, degree: float, rewire: float, rng: np.random.Generator) -> EdgeList:
+    """Watts-Strogatz small world in each village: a ring where each household is tied to its
+    ``degree // 2`` nearest households on each side, each tie rewired within the village with
+    probability ``rewire`` (Watts & Strogatz 1998). Villages smaller than the ring become cliques.
+    """
+    order, starts, sizes = _village_blocks(pop)
+    H = len(order)
+    half = int(degree) // 2
+    if H < 2 or half == 0:
+        return EdgeList.empty()
+    village_of = np.repeat(np.arange(len(sizes)), sizes)
+    local = np.arange(H) - starts[village_of]
+    size = sizes[village_of]
+    srcs, dsts = [], []
+    for d in range(1, half + 1):
+        ok = d < size  # a tie to itself would wrap around in tiny villages
+        s = np.flatnonzero(ok)
+        t = starts[village_of[s]] + (local[s] + d) % size[s]
+        srcs.append(s)
+        dsts.append(t)
+    s = np.concatenate(srcs)
+    t = np.concatenate(dsts)
+    if rewire > 0:
+        flip = rng.random(len(s)) < rewire
+        vs = village_of[s[flip]]
+        t = t.copy()
+        t[flip] = starts[vs] + (rng.random(int(flip.sum())) * sizes[vs]).astype(np.int64)
+    src, dst = dedupe(order[s], order[t], pop.n)
+    return EdgeList.unit(src, dst)
+
+
+def inter_village_layer(pop: Population, degree: float, rng: np.random.Generator) -> EdgeList:
+    """Sparse random ties between households of different villages: about ``degree`` per household."""
+    hh = pop.indices(HOUSEHOLD)
+    n_pairs = int(round(len(hh) * degree / 2))
+    if pop.n_villages < 2 or n_pairs == 0:
+        return EdgeList.empty()
+    a = hh[rng.integers(0, len(hh), size=n_pairs)]
+    b = hh[rng.integers(0, len(hh), size=n_pairs)]
+    keep = pop.village[a] != pop.village[b]
+    src, dst = dedupe(a[keep], b[keep], pop.n)
+    return EdgeList.unit(src, dst)
+
+
+def _membership_layer(pop: Population, head: np.ndarray) -> EdgeList:
+    """Household-to-head ties from a per-agent head index (-1: none)."""
+    members = np.flatnonzero(head >= 0)
+    return EdgeList.unit(members, head[members])
+
+
+def _leader_layer(pop: Population, reach: float, marginal_factor: float, rng: np.random.Generator) -> EdgeList:
+    """Traditional, youth and women leaders tied to a ``reach`` share of their village's households
+    (marginalised households at ``reach * marginal_factor``), and every village's leaders tied to
+    each other (a leaders' council)."""
+    order, starts, sizes = _village_blocks(pop)
+    leaders = pop.indices(LEADER)
+    srcs, dsts = [], []
+    outreach = leaders[pop.leader_kind[leaders] != 0]  # religious leaders reach through congregations
+    if len(outreach) and reach > 0:
+        # expected reach*size ties per leader: draw a binomial count then that many distinct households
+        v = pop.village[outreach]
+        k = rng.binomial(sizes[v], reach)
+        lead = np.repeat(outreach, k)
+        vv = np.repeat(v, k)
+        # sample without replacement within each village block: random offsets, deduplicated below
+        off = (rng.random(len(lead)) * sizes[vv]).astype(np.int64)
+        hh = order[starts[vv] + off]
+        p = np.where(pop.marginalised[hh], marginal_factor, 1.0)
+        keep = rng.random(len(hh)) < p
+        srcs.append(lead[keep])
+        dsts.append(hh[keep])
+    # council: all pairs of leaders within a village
+    lv = pop.village[leaders]
+    o = np.argsort(lv, kind="stable")
+    ls, lvs = leaders[o], lv[o]
+    counts = np.bincount(lvs, minlength=pop.n_villages)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for gap in range(1, int(counts.max(initial=0))):
+        i = np.flatnonzero(np.arange(len(ls)) - first[lvs] + gap < counts[lvs])
+        srcs.append(ls[i])
+        dsts.append(ls[i + gap])
+    if not srcs:
+        return EdgeList.empty()
+    src, dst = dedupe(np.concatenate(srcs), np.concatenate(dsts), pop.n)
+    return EdgeList.unit(src, dst)
+
+
+def _catchment_layer(pop: Population, reach: float, rng: np.random.Generator) -> EdgeList:
+    """Health workers tied to a ``reach`` share of the households of their catchment."""
+    members = np.flatnonzero((pop.catchment >= 0) & (pop.role == HOUSEHOLD))
+    if reach < 1.0:
+        members = members[rng.random(len(members)) < reach]
+    return EdgeList.unit(members, pop.catchment[members])
+
+
+def build_network(scenario: Scenario, pop: Population, seed: int) -> LayeredNetwork:
+    """Generate every enabled layer of the scenario's network for a population."""
+    net = scenario.network
+    c = scenario.community
+    layers: dict[str, EdgeList] = {}
+    if net.kin.enabled:
+        layers["kin"] = kin_layer(pop, net.kin.degree, c.marginalised_tie_factor, generator(seed, "network.kin"))
+    if net.neighbour.enabled:
+        layers["neighbour"] = neighbour_layer(pop, net.neighbour.degree, net.neighbour.rewire, generator(seed, "network.neighbour"))
+    if net.congregation.enabled:
+        layers["congregation"] = _membership_layer(pop, pop.congregation)
+    if net.leader.enabled:
+        layers["leader"] = _leader_layer(pop, net.leader.reach, c.marginalised_tie_factor, generator(seed, "network.leader"))
+    if net.catchment.enabled and (pop.role == HEALTH_WORKER).any():
+        layers["catchment"] = _catchment_layer(pop, net.catchment.reach, generator(seed, "network.catchment"))
+    if net.inter_village.enabled:
+        layers["inter_village"] = inter_village_layer(pop, net.inter_village.degree, generator(seed, "network.inter_village"))
+    return LayeredNetwork(n=pop.n, layers=layers)

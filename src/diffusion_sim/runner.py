@@ -1,0 +1,70 @@
+"""Run a scenario and write its results (atomically: all files or none)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from diffusion_sim.errors import UserError
+from diffusion_sim.model import DiffusionModel
+from diffusion_sim.results import RunResult
+from diffusion_sim.scenario.schema import Scenario
+
+__all__ = ["OUTPUT_FILES", "run", "write_result"]
+
+OUTPUT_FILES = (
+    "steps.parquet",
+    "steps.csv",
+    "agents.parquet",
+    "agents.csv",
+    "adoption_by_role.png",
+    "provenance.json",
+)
+
+
+def run(scenario: Scenario, seed: int = 0, *, replicates: Sequence[int] = (0,), steps: int | None = None) -> RunResult:
+    """Run a scenario for its scheduled steps (or ``steps``); a pure function of its arguments."""
+    model = DiffusionModel(scenario, seed, replicates=replicates, create_agents=False)
+    return model.run(steps)
+
+
+def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True) -> list[Path]:
+    """Write a result's files into ``out_dir``: all of them, or (on any failure) none.
+
+    Files are first written to a temporary folder beside ``out_dir``, then moved into place.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError("exists and is not a folder", source=str(out), field="--out")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create folder ({err.strerror})", source=str(parent), field="--out") from None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        result.steps.to_parquet(tmp / "steps.parquet", index=False)
+        result.steps.to_csv(tmp / "steps.csv", index=False)
+        result.agents.to_parquet(tmp / "agents.parquet", index=False)
+        result.agents.to_csv(tmp / "agents.csv", index=False)
+        (tmp / "provenance.json").write_text(result.to_json() + "\n", encoding="utf-8")
+        if figure:
+            from diffusion_sim.report.figures import adoption_by_role_figure
+
+            adoption_by_role_figure(result).savefig(tmp / "adoption_by_role.png")
+        if not out.exists():
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it a normal folder's mode
+            os.replace(tmp, out)
+            tmp = None
+        else:
+            for f in sorted(p.name for p in tmp.iterdir()):
+                os.replace(tmp / f, out / f)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return [out / f for f in OUTPUT_FILES if (out / f).exists()]
