@@ -1,17 +1,18 @@
 """Adoption and dis-adoption rules as pure, vectorised functions of arrays.
 
 Notation (per agent i, per replicate column r): ``A`` the adopted indicator at the start of the
-step, ``N`` the indicator of agents who adopted in the previous step, ``W`` the influence matrix
-(``W[i, j]`` = source weight of j times the summed layer weights of the i-j ties), ``w_i = sum_j
-W[i, j]`` the total weight of i's contacts.
+step, ``N`` the indicator of agents who adopted in the previous step, ``W`` the influence matrix,
+``W[i, j] = m_j * sum over layers l of (layer weight_l * tie weight_l(i, j))`` with
+``m_j = influence_j * trust_j`` the source weight of j's type, and ``w_i = sum_j W[i, j]``.
 
 * weighted exposure ``s_i = sum_j W[i, j] A_j`` and its share ``x_i = s_i / w_i``;
 * fractional threshold (Granovetter 1978; Watts 2002): adopt when ``x_i >= theta_i`` and ``s_i > 0``;
 * absolute threshold, complex contagion (Centola & Macy 2007): adopt when ``s_i >= theta_i`` and
   ``s_i > 0`` (with unit weights, ``s_i`` counts adopted contacts);
-* independent cascade (Kempe, Kleinberg & Tardos 2003): each contact who adopted last step gets one
-  chance per unit of tie weight, with probability ``p``: hazard ``-ln(1 - p) * sum_j W[i, j] N_j``,
-  so ``P = 1 - (1 - p)^(number of newly adopted contacts)`` with unit weights;
+* independent cascade (Kempe, Kleinberg & Tardos 2003), probability ``p_c``: each contact who
+  adopted last step gets one chance per unit of influence ``W[i, j]``: hazard
+  ``c * s^N_i`` with ``c = -ln(1 - p_c)`` and ``s^N_i = sum_j W[i, j] N_j``, so that
+  ``P = 1 - (1 - p_c)^k`` for k newly adopted contacts when all weights are 1;
 * imitation (Bass 1969, the q term): hazard ``q * x_i``;
 * external influence (Bass 1969, the p term; media): hazard ``p``;
 * spontaneous adoption: hazard ``h``.
@@ -73,7 +74,14 @@ def cascade_coefficient(p: float) -> float:
     return float("inf") if p >= 1.0 else float(-np.log1p(-p))
 
 
-def hazard(external: float | np.ndarray, spontaneous: float, imitation: float, x: np.ndarray, c: float, s_new: np.ndarray | None) -> np.ndarray:
+def hazard(
+    external: float | np.ndarray,
+    spontaneous: float,
+    imitation: float,
+    x: np.ndarray,
+    c: float,
+    s_new: np.ndarray | None,
+) -> np.ndarray:
     """Total adoption hazard of the stochastic channels, in the order external, spontaneous, imitation, cascade."""
     h = np.zeros(x.shape) + external
     h = h + spontaneous
@@ -95,18 +103,34 @@ def abandon_probability(rate: float, support: float, x: np.ndarray) -> np.ndarra
     return -np.expm1(-rate * (1.0 - support * x))
 
 
-def source_contributions(W: sp.csr_matrix, rows: np.ndarray, indicator: np.ndarray, source_role: np.ndarray) -> np.ndarray:
-    """For each agent in ``rows``, the weighted exposure to ``indicator`` split by the role of the
-    source (household, leader, health worker): an array of shape (len(rows), 3)."""
+def source_contributions(
+    W: sp.csr_matrix,
+    rows: np.ndarray,
+    indicator: np.ndarray,
+    source_role: np.ndarray,
+    columns: np.ndarray | None = None,
+) -> np.ndarray:
+    """Weighted exposure split by the role of the source (household, leader, health worker).
+
+    For each k, the exposure of agent ``rows[k]`` to ``indicator`` (shape (N,), or (N, R) with
+    ``columns[k]`` naming the replicate column), summed separately over contacts of each role:
+    an array of shape (len(rows), 3). Costs O(ties of those rows), whatever N is.
+    """
     out = np.zeros((len(rows), 3))
     if len(rows) == 0:
         return out
     start, end = W.indptr[rows], W.indptr[rows + 1]
     lengths = (end - start).astype(np.int64)
-    if lengths.sum() == 0:
+    total = int(lengths.sum())
+    if total == 0:
         return out
-    idx = np.repeat(start - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    idx = np.repeat(start - offsets, lengths) + np.arange(total)
     cols = W.indices[idx]
-    vals = W.data[idx] * indicator[cols]
+    if indicator.ndim == 1:
+        ind = indicator[cols]
+    else:
+        ind = indicator[cols, np.repeat(columns, lengths)]
+    vals = W.data[idx] * ind
     which = np.repeat(np.arange(len(rows)), lengths) * 3 + source_role[cols]
     return np.bincount(which, weights=vals, minlength=3 * len(rows)).reshape(len(rows), 3)

@@ -19,9 +19,9 @@ examples:
   diffusion-sim run --set community.households=100000 --set behaviour.external=0.01
   diffusion-sim run scenarios/my-district.yaml --replicates 10 --out out/district
 
-outputs (in --out): steps.parquet/.csv (per-step coverage by role, leader kind, village,
-marginalised flag and channel), agents.parquet/.csv (per-agent outcome), adoption_by_role.png,
-provenance.json (seed, scenario, versions).
+outputs (in --out): steps.parquet/.csv (per-step adopters, coverage, new adopters and abandonments
+by role, leader kind, village and marginalised flag; new adopters by channel), agents.parquet/.csv
+(per-agent outcome), adoption_by_role.png, provenance.json (seed, scenario, versions).
 """
 
 
@@ -57,16 +57,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run one scenario and write its results",
-        description="Run one scenario (default: the built-in community) and write per-step and per-agent results, a figure and provenance.",
+        description=(
+            "Run one scenario (default: the built-in community) and write per-step and per-agent results, "
+            "a figure and provenance."
+        ),
         epilog=RUN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", nargs="?", help="scenario YAML file (default: the built-in default community)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="master seed (default 0)")
-    p.add_argument("--steps", type=_non_negative_int, default=None, help="number of steps (default: the scenario's schedule.steps)")
-    p.add_argument("--replicates", type=_positive_int, default=1, help="replicates run side by side on streams 0..R-1 (default 1)")
+    p.add_argument(
+        "--steps", type=_non_negative_int, default=None, help="number of steps (default: the scenario's schedule.steps)"
+    )
+    p.add_argument(
+        "--replicates", type=_positive_int, default=1, help="replicates run side by side on streams 0..R-1 (default 1)"
+    )
     p.add_argument("--out", default="results/default", help="output folder (default results/default)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help="override a parameter by dotted path, e.g. --set community.households=100000 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a parameter by dotted path, e.g. --set community.households=100000 (repeatable)",
+    )
     p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return parser
@@ -76,13 +90,20 @@ def _fmt_pct(v: float) -> str:
     return "n/a" if v is None or math.isnan(v) else f"{100 * v:5.1f}%"
 
 
-def _fmt_step(v: float, days: float) -> str:
-    return "not reached" if math.isnan(v) else f"step {v:g} (day {v * days:g})"
+def _fmt_reached(times, days: float) -> str:
+    reached = times.dropna()
+    if len(reached) == 0:
+        return "not reached"
+    mean = reached.mean()
+    text = f"step {mean:.4g} (day {mean * days:.4g})"
+    if len(times) > 1:
+        text = f"mean {text} in the {len(reached)} of {len(times)} replicates that reached it"
+    return text
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``diffusion-sim run``."""
-    from diffusion_sim.metrics import summary
+    from diffusion_sim.metrics import summary, time_to_coverage
     from diffusion_sim.runner import run, write_result
     from diffusion_sim.scenario import Scenario, apply_overrides, load_scenario
 
@@ -100,15 +121,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     s = summary(result)
     days = scenario.schedule.days_per_step
     prov = result.provenance
-    print(f"diffusion-sim run: {scenario.name} (seed {args.seed}, {args.replicates} replicate(s), {prov['steps']} steps of {days:g} days)")
+    runs = f"seed {args.seed}, {args.replicates} replicate(s), {prov['steps']} steps of {days:g} days"
+    print(f"diffusion-sim run: {scenario.name} ({runs})")
     print(f"  agents: {prov['agents']:,}   behaviour: {scenario.behaviour.name}   ran in {elapsed:.2f} s")
     print(f"  final coverage:        {_fmt_pct(s['coverage'])}")
     print(f"    households           {_fmt_pct(s['coverage_households'])}")
-    print(f"    marginalised hh      {_fmt_pct(s['coverage_marginalised'])}  (others {_fmt_pct(s['coverage_not_marginalised'])})")
+    others = _fmt_pct(s["coverage_not_marginalised"])
+    print(f"    marginalised hh      {_fmt_pct(s['coverage_marginalised'])}  (others {others})")
     print(f"    leaders              {_fmt_pct(s['coverage_leaders'])}")
     print(f"    health workers       {_fmt_pct(s['coverage_health_workers'])}")
-    print(f"  50% coverage reached:  {_fmt_step(s['time_to_50'], days)}")
-    print(f"  80% coverage reached:  {_fmt_step(s['time_to_80'], days)}")
+    print(f"  50% coverage reached:  {_fmt_reached(time_to_coverage(result, 0.5), days)}")
+    print(f"  80% coverage reached:  {_fmt_reached(time_to_coverage(result, 0.8), days)}")
     ch = ", ".join(f"{k} {v:,.0f}" for k, v in s["adoptions_by_channel"].items())
     print(f"  adoptions by channel:  {ch}")
     print(f"  wrote {len(files)} files to {Path(args.out)}/: {', '.join(f.name for f in files)}")

@@ -17,6 +17,12 @@ from diffusion_sim.scenario.schema import LAYERS, Scenario
 
 __all__ = ["DiffusionModel", "AGENT_OBJECTS_LIMIT"]
 
+_CHANNEL_OF_PART = np.array(
+    [bh.MEDIA, bh.SPONTANEOUS, bh.PEER, bh.LEADER_CH, bh.HEALTH_WORKER_CH, bh.PEER, bh.LEADER_CH, bh.HEALTH_WORKER_CH],
+    dtype=np.int8,
+)
+"""Channel of each hazard component: external, spontaneous, imitation by source role, cascade by source role."""
+
 AGENT_OBJECTS_LIMIT = 200_000
 """Above this many agents, Mesa agent objects are not created unless asked for (they cost about
 0.8 s and 50 MB per 100,000 agents; the vectorised step never needs them)."""
@@ -48,6 +54,7 @@ class DiffusionModel(mesa.Model):
         community: a prebuilt community (default: built from the scenario and seed).
         create_agents: create Mesa agent objects; default only for communities of at most
             :data:`AGENT_OBJECTS_LIMIT` agents and a single replicate.
+
     """
 
     def __init__(
@@ -185,30 +192,27 @@ class DiffusionModel(mesa.Model):
         """
         beh = self.params.behaviour
         channel = np.full(A.shape, -1, np.int8)
-        for r in range(self.R):
-            rows = np.flatnonzero(crossed[:, r])
-            if len(rows):
-                contrib = bh.source_contributions(self.W, rows, A[:, r].astype(np.float64), self.source_role)
-                channel[rows, r] = bh.SOURCE_CHANNEL[np.argmax(contrib, axis=1)]
-            rows = np.flatnonzero(stochastic[:, r])
-            if len(rows):
-                k = len(rows)
-                parts = np.zeros((k, 8))
-                parts[:, 0] = beh.external
-                parts[:, 1] = beh.spontaneous
-                if beh.imitation > 0:
-                    ca = bh.source_contributions(self.W, rows, A[:, r].astype(np.float64), self.source_role)
-                    w = np.where(self.total_weight[rows] > 0, self.total_weight[rows], 1.0)
-                    parts[:, 2:5] = beh.imitation * ca / w[:, None]
-                if s_new is not None:
-                    cn = bh.source_contributions(self.W, rows, self.new[:, r].astype(np.float64), self.source_role)
-                    parts[:, 5:8] = np.where(cn > 0, np.minimum(self._c, 1e300) * cn, 0.0)
-                cum = np.cumsum(parts, axis=1)
-                v = self.streams.uniform_column("channel", t, rows, r) * cum[:, -1]
-                pick = (cum <= v[:, None]).sum(axis=1).clip(0, 7)
-                table = np.array([bh.MEDIA, bh.SPONTANEOUS, bh.PEER, bh.LEADER_CH, bh.HEALTH_WORKER_CH,
-                                  bh.PEER, bh.LEADER_CH, bh.HEALTH_WORKER_CH], np.int8)
-                channel[rows, r] = table[pick]
+        Af = A.astype(np.float64)
+        rows, cols = np.nonzero(crossed)
+        if len(rows):
+            contrib = bh.source_contributions(self.W, rows, Af, self.source_role, cols)
+            channel[rows, cols] = bh.SOURCE_CHANNEL[np.argmax(contrib, axis=1)]
+        rows, cols = np.nonzero(stochastic)
+        if len(rows):
+            parts = np.zeros((len(rows), 8))
+            parts[:, 0] = beh.external
+            parts[:, 1] = beh.spontaneous
+            if beh.imitation > 0:
+                ca = bh.source_contributions(self.W, rows, Af, self.source_role, cols)
+                w = np.where(self.total_weight[rows] > 0, self.total_weight[rows], 1.0)
+                parts[:, 2:5] = beh.imitation * ca / w[:, None]
+            if s_new is not None:
+                cn = bh.source_contributions(self.W, rows, self.new.astype(np.float64), self.source_role, cols)
+                parts[:, 5:8] = np.where(cn > 0, min(self._c, 1e300) * cn, 0.0)
+            cum = np.cumsum(parts, axis=1)
+            v = self.streams.uniform_pairs("channel", t, rows, cols) * cum[:, -1]
+            pick = (cum <= v[:, None]).sum(axis=1).clip(0, 7)
+            channel[rows, cols] = _CHANNEL_OF_PART[pick]
         return channel
 
     # ------------------------------------------------------------------ results

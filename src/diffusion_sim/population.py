@@ -50,6 +50,7 @@ class Population:
         catchment: agent index of the household's health worker, -1 if none.
         labels: original ids (for imported communities), else None.
         village_names: names of villages (imported communities), else None.
+
     """
 
     role: np.ndarray

@@ -89,7 +89,15 @@ class Recorder:
         sub = self.GT[rows]  # k x n_groups
         return np.rint(np.asarray(sub.T @ changed[rows].astype(np.float64))).astype(np.int64)
 
-    def record(self, step: int, adopted: np.ndarray, new: np.ndarray, abandoned: np.ndarray, channel: np.ndarray, counted: np.ndarray) -> None:
+    def record(
+        self,
+        step: int,
+        adopted: np.ndarray,
+        new: np.ndarray,
+        abandoned: np.ndarray,
+        channel: np.ndarray,
+        counted: np.ndarray,
+    ) -> None:
         """Record the state at the end of ``step``."""
         n_new = self._count(new)
         n_ab = self._count(abandoned)
@@ -101,10 +109,11 @@ class Recorder:
         self.adopters.append(current)
         self.new.append(n_new)
         self.abandoned.append(n_ab)
-        ch = np.zeros((len(CHANNELS), self.R), np.int64)
-        for r in range(self.R):
-            c = channel[counted[:, r], r]
-            ch[:, r] = np.bincount(c[c >= 0], minlength=len(CHANNELS))
+        rows, cols = np.nonzero(counted)
+        c = channel[rows, cols].astype(np.int64)
+        ok = c >= 0
+        nc = len(CHANNELS)
+        ch = np.bincount(cols[ok] * nc + c[ok], minlength=nc * self.R).reshape(self.R, nc).T
         self.by_channel.append(ch)
 
 
@@ -113,7 +122,13 @@ def _git_commit() -> str | None:
         here = Path(__file__).resolve().parent
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
         if out.returncode == 0:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here, capture_output=True, text=True, timeout=5)
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=here,
+                capture_output=True,
+                text=True,
+                timeout=5,
+            )
             return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         pass
@@ -122,10 +137,10 @@ def _git_commit() -> str | None:
 
 def provenance(model: DiffusionModel) -> dict[str, Any]:
     """Where a result came from: seed, replicates, scenario and its hash, versions, git commit."""
-    from diffusion_sim import __version__
-
     import mesa
     import scipy
+
+    from diffusion_sim import __version__
 
     return {
         "scenario_name": model.params.name,
@@ -159,7 +174,7 @@ class RunResult:
         pop = model.community.population
         days = model.params.schedule.days_per_step
         steps = np.array(rec.steps)
-        T, Gn, R = len(steps), len(rec.groups), rec.R
+        T, R = len(steps), rec.R
         reps = np.array(model.streams.replicates)
         frames = []
 
@@ -205,7 +220,9 @@ class RunResult:
                 "type": np.array(AGENT_TYPES, dtype=object)[np.tile(pop.agent_type, R)],
                 "role": np.array(ROLES, dtype=object)[np.tile(pop.role, R)],
                 "leader_kind": kind_names[np.tile(pop.leader_kind, R)],
-                "village": np.array([pop.village_label(v) for v in range(pop.n_villages)], dtype=object)[np.tile(pop.village, R)],
+                "village": np.array([pop.village_label(v) for v in range(pop.n_villages)], dtype=object)[
+                    np.tile(pop.village, R)
+                ],
                 "marginalised": np.tile(pop.marginalised, R),
                 "household_size": np.tile(pop.household_size, R).astype(np.int64),
                 "adopted": model.adopted.T.ravel(),

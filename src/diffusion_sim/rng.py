@@ -22,7 +22,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["Streams", "generator", "stream_key", "uniform", "name_hash"]
+__all__ = ["Streams", "generator", "name_hash", "stream_key", "uniform", "uniform_pairs", "uniform_scalar"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -78,6 +78,7 @@ def uniform(keys: np.ndarray | int, step: int, agents: np.ndarray) -> np.ndarray
     Returns:
         shape (n,) for a single key, (n, R) for an array of keys. Entry [i, r] depends only on
         (keys[r], step, agents[i]).
+
     """
     scalar = np.ndim(keys) == 0
     k = np.atleast_1d(np.asarray(keys, dtype=np.uint64))
@@ -89,6 +90,25 @@ def uniform(keys: np.ndarray | int, step: int, agents: np.ndarray) -> np.ndarray
         x = _mix(x)
     out = (x >> _S11).astype(np.float64) * _TWO_M53
     return out[:, 0] if scalar else out
+
+
+def uniform_pairs(keys: np.ndarray, step: int, agents: np.ndarray) -> np.ndarray:
+    """Element-wise draws: entry k equals ``uniform(keys[k], step, [agents[k]])[0]``."""
+    k = np.asarray(keys, dtype=np.uint64)
+    s = np.uint64((step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & _MASK64)
+    with np.errstate(over="ignore"):
+        z = _mix(k ^ s)
+        x = (np.asarray(agents, dtype=np.uint64) + np.uint64(1)) * _GOLDEN + z
+        x = _mix(x)
+    return (x >> _S11).astype(np.float64) * _TWO_M53
+
+
+def uniform_scalar(key: int, step: int, agent: int) -> float:
+    """The same draw as ``uniform(key, step, [agent])[0]`` in plain Python (for per-agent code)."""
+    s = (step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & _MASK64
+    z = _mix_int(key ^ s)
+    x = _mix_int((agent + 1) * 0x9E3779B97F4A7C15 + z)
+    return (x >> 11) * _TWO_M53
 
 
 def generator(seed: int, stream: str) -> np.random.Generator:
@@ -135,6 +155,10 @@ class Streams:
     def uniform_column(self, stream: str, step: int, agents: np.ndarray, column: int) -> np.ndarray:
         """Uniforms of shape (len(agents),) for one replicate column only."""
         return uniform(self.keys(stream)[column], step, agents)
+
+    def uniform_pairs(self, stream: str, step: int, agents: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """One uniform per (agent, replicate column) pair: entry k is column ``columns[k]`` of agent ``agents[k]``."""
+        return uniform_pairs(self.keys(stream)[columns], step, agents)
 
     def generator(self, stream: str) -> np.random.Generator:
         """Bulk generator of a stream; shared by all replicates (the community is common)."""

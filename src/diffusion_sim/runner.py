@@ -34,7 +34,9 @@ def run(scenario: Scenario, seed: int = 0, *, replicates: Sequence[int] = (0,), 
 def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True) -> list[Path]:
     """Write a result's files into ``out_dir``: all of them, or (on any failure) none.
 
-    Files are first written to a temporary folder beside ``out_dir``, then moved into place.
+    Files are first written to a temporary folder beside ``out_dir``. A new ``out_dir`` is that
+    folder renamed (atomic); into an existing one each file is moved by an atomic rename, and
+    output files of an earlier run that this run does not write are removed.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -62,8 +64,11 @@ def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True)
             os.replace(tmp, out)
             tmp = None
         else:
-            for f in sorted(p.name for p in tmp.iterdir()):
+            written = sorted(p.name for p in tmp.iterdir())
+            for f in written:
                 os.replace(tmp / f, out / f)
+            for f in set(OUTPUT_FILES) - set(written):  # stale output of an earlier run
+                (out / f).unlink(missing_ok=True)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -59,8 +59,10 @@ def kin_layer(pop: Population, degree: float, marginal_factor: float, rng: np.ra
 
 
 def neighbour_layer(pop: Population, degree: float, rewire: float, rng: np.random.Generator) -> EdgeList:
-    """Watts-Strogatz small world in each village: a ring where each household is tied to its
-    ``degree // 2`` nearest households on each side, each tie rewired within the village with
+    """Watts-Strogatz small world in each village.
+
+    A ring where each household is tied to its ``degree // 2`` nearest households on each side,
+    each tie rewired within the village with
     probability ``rewire`` (Watts & Strogatz 1998). Villages smaller than the ring become cliques.
     """
     order, starts, sizes = _village_blocks(pop)
@@ -90,15 +92,24 @@ def neighbour_layer(pop: Population, degree: float, rewire: float, rng: np.rando
 
 
 def inter_village_layer(pop: Population, degree: float, rng: np.random.Generator) -> EdgeList:
-    """Sparse random ties between households of different villages: about ``degree`` per household."""
-    hh = pop.indices(HOUSEHOLD)
-    n_pairs = int(round(len(hh) * degree / 2))
-    if pop.n_villages < 2 or n_pairs == 0:
+    """Random ties between households of different villages.
+
+    ``degree * H / 2`` draws, each from a random household to a random household of another
+    village (repeats are merged).
+    """
+    order, starts, sizes = _village_blocks(pop)
+    H = len(order)
+    n_pairs = int(round(H * degree / 2))
+    if pop.n_villages < 2 or n_pairs == 0 or H < 2:
         return EdgeList.empty()
-    a = hh[rng.integers(0, len(hh), size=n_pairs)]
-    b = hh[rng.integers(0, len(hh), size=n_pairs)]
-    keep = pop.village[a] != pop.village[b]
-    src, dst = dedupe(a[keep], b[keep], pop.n)
+    pos = rng.integers(0, H, size=n_pairs)
+    v = pop.village[order[pos]]
+    outside = H - sizes[v]
+    ok = outside > 0
+    pos, v, outside = pos[ok], v[ok], outside[ok]
+    other = (rng.random(len(pos)) * outside).astype(np.int64)
+    other = np.where(other >= starts[v], other + sizes[v], other)  # skip the household's own village
+    src, dst = dedupe(order[pos], order[other], pop.n)
     return EdgeList.unit(src, dst)
 
 
@@ -109,23 +120,25 @@ def _membership_layer(pop: Population, head: np.ndarray) -> EdgeList:
 
 
 def _leader_layer(pop: Population, reach: float, marginal_factor: float, rng: np.random.Generator) -> EdgeList:
-    """Traditional, youth and women leaders tied to a ``reach`` share of their village's households
-    (marginalised households at ``reach * marginal_factor``), and every village's leaders tied to
-    each other (a leaders' council)."""
+    """Ties of leaders: outreach to households and a council per village.
+
+    Traditional, youth and women leaders each tied to every household of their village with
+    probability ``reach`` (``reach * marginal_factor`` for marginalised households), and every
+    village's leaders tied to each other (a leaders' council).
+    """
     order, starts, sizes = _village_blocks(pop)
     leaders = pop.indices(LEADER)
     srcs, dsts = [], []
     outreach = leaders[pop.leader_kind[leaders] != 0]  # religious leaders reach through congregations
     if len(outreach) and reach > 0:
-        # expected reach*size ties per leader: draw a binomial count then that many distinct households
+        # every (leader, household of the leader's village) pair is tied independently with
+        # probability reach, or reach * marginal_factor for a marginalised household
         v = pop.village[outreach]
-        k = rng.binomial(sizes[v], reach)
+        k = sizes[v]
         lead = np.repeat(outreach, k)
-        vv = np.repeat(v, k)
-        # sample without replacement within each village block: random offsets, deduplicated below
-        off = (rng.random(len(lead)) * sizes[vv]).astype(np.int64)
-        hh = order[starts[vv] + off]
-        p = np.where(pop.marginalised[hh], marginal_factor, 1.0)
+        offsets = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+        hh = order[np.repeat(starts[v], k) + offsets]
+        p = np.where(pop.marginalised[hh], reach * marginal_factor, reach)
         keep = rng.random(len(hh)) < p
         srcs.append(lead[keep])
         dsts.append(hh[keep])
@@ -161,13 +174,19 @@ def build_network(scenario: Scenario, pop: Population, seed: int) -> LayeredNetw
     if net.kin.enabled:
         layers["kin"] = kin_layer(pop, net.kin.degree, c.marginalised_tie_factor, generator(seed, "network.kin"))
     if net.neighbour.enabled:
-        layers["neighbour"] = neighbour_layer(pop, net.neighbour.degree, net.neighbour.rewire, generator(seed, "network.neighbour"))
+        layers["neighbour"] = neighbour_layer(
+            pop, net.neighbour.degree, net.neighbour.rewire, generator(seed, "network.neighbour")
+        )
     if net.congregation.enabled:
         layers["congregation"] = _membership_layer(pop, pop.congregation)
     if net.leader.enabled:
-        layers["leader"] = _leader_layer(pop, net.leader.reach, c.marginalised_tie_factor, generator(seed, "network.leader"))
+        layers["leader"] = _leader_layer(
+            pop, net.leader.reach, c.marginalised_tie_factor, generator(seed, "network.leader")
+        )
     if net.catchment.enabled and (pop.role == HEALTH_WORKER).any():
         layers["catchment"] = _catchment_layer(pop, net.catchment.reach, generator(seed, "network.catchment"))
     if net.inter_village.enabled:
-        layers["inter_village"] = inter_village_layer(pop, net.inter_village.degree, generator(seed, "network.inter_village"))
+        layers["inter_village"] = inter_village_layer(
+            pop, net.inter_village.degree, generator(seed, "network.inter_village")
+        )
     return LayeredNetwork(n=pop.n, layers=layers)

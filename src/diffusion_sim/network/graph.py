@@ -68,7 +68,8 @@ class LayeredNetwork:
         g.add_nodes_from(range(self.n))
         for name, e in self.layers.items():
             g.add_edges_from(
-                (int(a), int(b), {"layer": name, "weight": float(w)}) for a, b, w in zip(e.src, e.dst, e.weight, strict=True)
+                (int(a), int(b), {"layer": name, "weight": float(w)})
+                for a, b, w in zip(e.src, e.dst, e.weight, strict=True)
             )
         return g
 

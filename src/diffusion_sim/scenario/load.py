@@ -58,6 +58,8 @@ def format_validation_error(err: ValidationError, source: str) -> UserError:
                 msg += f"; expected one of: {', '.join(parent.model_fields)}"
         elif e["type"] == "missing":
             msg = "missing required field"
+        elif e["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
         else:
             msg = f"{msg} (got {e.get('input')!r})"
         lines.append(f"{loc}: {msg}")
@@ -77,14 +79,28 @@ def _model_at(path: list[Any]) -> type[BaseModel] | None:
     return model
 
 
+def _merge(base: Any, over: Any) -> Any:
+    """``over`` laid on ``base``: mappings merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
 def scenario_from_dict(data: Any, source: str = "<scenario>") -> Scenario:
-    """Validate a plain mapping as a :class:`Scenario`, raising :class:`UserError` on any problem."""
+    """Validate a plain mapping as a :class:`Scenario`, raising :class:`UserError` on any problem.
+
+    Fields a file leaves out keep the built-in scenario's values, at every depth: a file that sets
+    only ``network.kin.degree`` keeps the built-in kin weight.
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise UserError(f"expected a mapping of scenario fields, got {type(data).__name__}", source=source)
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(_merge(Scenario().model_dump(mode="python"), data))
     except ValidationError as err:
         raise format_validation_error(err, source) from None
 
@@ -156,13 +172,18 @@ def apply_overrides(scenario: Scenario, overrides: list[str] | dict[str, Any], s
             if model is None or part not in model.model_fields:
                 where = ".".join(parts[:i]) or "the top level"
                 valid = ", ".join(model.model_fields) if model is not None else "(none: not a section)"
-                raise UserError(f"unknown parameter {path!r}: {where} has no key {part!r}; expected one of: {valid}", source=source)
+                raise UserError(
+                    f"unknown parameter {path!r}: {where} has no key {part!r}; expected one of: {valid}", source=source
+                )
             if i == len(parts) - 1:
                 node[part] = value
             else:
                 sub = _submodel(model.model_fields[part].annotation)
                 if sub is None:
-                    raise UserError(f"unknown parameter {path!r}: {'.'.join(parts[: i + 1])} is a value, not a section", source=source)
+                    raise UserError(
+                        f"unknown parameter {path!r}: {'.'.join(parts[: i + 1])} is a value, not a section",
+                        source=source,
+                    )
                 if node.get(part) is None:
                     node[part] = {}
                 node = node[part]

@@ -65,17 +65,33 @@ class _Strict(BaseModel):
 class Threshold(_Strict):
     """Distribution of adoption thresholds: normal(mean, sd), clipped below at 0 (and at 1 when fractional)."""
 
-    mean: float = Field(0.25, ge=0.0, le=1000.0, description="Mean threshold: a fraction of weighted ties for the fractional rule, a weighted count for the absolute rule.")
-    sd: float = Field(0.1, ge=0.0, le=1000.0, description="Standard deviation of thresholds across agents of this type.")
+    mean: float = Field(
+        0.25,
+        ge=0.0,
+        le=1000.0,
+        description="Mean threshold: a fraction of weighted ties for the fractional rule, a weighted count for the absolute rule.",
+    )
+    sd: float = Field(
+        0.1, ge=0.0, le=1000.0, description="Standard deviation of thresholds across agents of this type."
+    )
 
 
 class RoleParams(_Strict):
     """Parameters of one agent type."""
 
-    influence: float = Field(1.0, ge=0.0, le=100.0, description="Influence weight: how much a tie from this agent counts in its contacts' exposure.")
-    trust: Probability = Field(1.0, description="Trust the community places in this type of agent; multiplies its influence weight.")
+    influence: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description="Influence weight: how much a tie from this agent counts in its contacts' exposure.",
+    )
+    trust: Probability = Field(
+        1.0, description="Trust the community places in this type of agent; multiplies its influence weight."
+    )
     threshold: Threshold = Field(default_factory=Threshold, description="Adoption-threshold distribution of this type.")
-    initial_adoption: Probability = Field(0.0, description="Probability that an agent of this type has adopted at step 0 (a seed).")
+    initial_adoption: Probability = Field(
+        0.0, description="Probability that an agent of this type has adopted at step 0 (a seed)."
+    )
 
 
 def _role(influence: float, trust: float, mean: float, sd: float, initial: float) -> RoleParams:
@@ -86,11 +102,21 @@ class Roles(_Strict):
     """Per-type parameters: households, leaders by kind, health workers."""
 
     household: RoleParams = Field(default_factory=lambda: _role(1.0, 1.0, 0.45, 0.15, 0.02), description="Households.")
-    religious_leader: RoleParams = Field(default_factory=lambda: _role(3.0, 0.9, 0.3, 0.1, 0.0), description="Religious leaders (imam, pastor, priest).")
-    traditional_leader: RoleParams = Field(default_factory=lambda: _role(3.0, 0.8, 0.3, 0.1, 0.0), description="Traditional leaders (chief, village head).")
-    youth_leader: RoleParams = Field(default_factory=lambda: _role(2.0, 0.7, 0.2, 0.1, 0.0), description="Youth leaders.")
-    women_leader: RoleParams = Field(default_factory=lambda: _role(2.0, 0.8, 0.2, 0.1, 0.0), description="Women leaders.")
-    health_worker: RoleParams = Field(default_factory=lambda: _role(2.0, 0.8, 0.1, 0.05, 0.5), description="Community health workers.")
+    religious_leader: RoleParams = Field(
+        default_factory=lambda: _role(3.0, 0.9, 0.3, 0.1, 0.0), description="Religious leaders (imam, pastor, priest)."
+    )
+    traditional_leader: RoleParams = Field(
+        default_factory=lambda: _role(3.0, 0.8, 0.3, 0.1, 0.0), description="Traditional leaders (chief, village head)."
+    )
+    youth_leader: RoleParams = Field(
+        default_factory=lambda: _role(2.0, 0.7, 0.2, 0.1, 0.0), description="Youth leaders."
+    )
+    women_leader: RoleParams = Field(
+        default_factory=lambda: _role(2.0, 0.8, 0.2, 0.1, 0.0), description="Women leaders."
+    )
+    health_worker: RoleParams = Field(
+        default_factory=lambda: _role(2.0, 0.8, 0.1, 0.05, 0.5), description="Community health workers."
+    )
 
     def by_type(self) -> list[RoleParams]:
         """Parameters in the order of :data:`AGENT_TYPES`."""
@@ -109,9 +135,14 @@ class LeaderCounts(_Strict):
 class ImportedCommunity(_Strict):
     """A community read from files instead of generated."""
 
-    nodes: str | None = Field(None, description="CSV of nodes: id, role, village, optional leader_kind, marginalised, household_size, congregation.")
-    edges: str | None = Field(None, description="CSV of edges: source, target, layer, weight.")
-    graphml: str | None = Field(None, description="GraphML file with the same node and edge attributes (instead of the two CSVs).")
+    nodes: str | None = Field(
+        None,
+        description="CSV of nodes: id, role, village, and optional leader_kind, marginalised, household_size, congregation, catchment.",
+    )
+    edges: str | None = Field(None, description="CSV of edges: source, target, layer, and optional weight (default 1).")
+    graphml: str | None = Field(
+        None, description="GraphML file with the same node and edge attributes (instead of the two CSVs)."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ImportedCommunity:
@@ -129,14 +160,29 @@ class Community(_Strict):
     """Who lives in the simulated community."""
 
     villages: int = Field(8, ge=1, le=100_000, description="Number of villages.")
-    households: int = Field(4000, ge=1, le=20_000_000, description="Households in all villages together, split evenly among villages.")
+    households: int = Field(
+        4000, ge=1, le=20_000_000, description="Households in all villages together, split evenly among villages."
+    )
     household_size: float = Field(5.0, ge=1.0, le=50.0, description="Mean household size (1 + Poisson).")
-    marginalised_share: Probability = Field(0.2, description="Share of households that are marginalised (poorer, less connected, less reached).")
-    marginalised_tie_factor: Probability = Field(0.5, description="Kin and leader ties of marginalised households are kept with this probability.")
+    marginalised_share: Probability = Field(
+        0.2, description="Share of households that are marginalised (poorer, less connected, less reached)."
+    )
+    marginalised_tie_factor: Probability = Field(
+        0.5, description="Kin and leader ties of marginalised households are kept with this probability."
+    )
     leaders: LeaderCounts = Field(default_factory=LeaderCounts, description="Leaders of each kind per village.")
-    health_workers: int = Field(2, ge=0, le=10_000, description="Community health workers per village; the village's households are split into their catchments.")
-    seed: int | None = Field(None, ge=0, description="Seed of the community (population and network). Empty: the run's seed.")
-    imported: ImportedCommunity | None = Field(None, description="Read the community from files instead of generating it.")
+    health_workers: int = Field(
+        2,
+        ge=0,
+        le=10_000,
+        description="Community health workers per village; the village's households are split into their catchments.",
+    )
+    seed: int | None = Field(
+        None, ge=0, description="Seed of the community (population and network). Empty: the run's seed."
+    )
+    imported: ImportedCommunity | None = Field(
+        None, description="Read the community from files instead of generating it."
+    )
 
 
 class Layer(_Strict):
@@ -144,9 +190,19 @@ class Layer(_Strict):
 
     enabled: bool = Field(True, description="Whether the layer exists.")
     weight: float = Field(1.0, ge=0.0, le=100.0, description="Weight of a tie of this layer in exposure.")
-    degree: float = Field(2.0, ge=0.0, le=1000.0, description="Mean ties per household in this layer (kin, neighbour: ring neighbours; inter_village: ties).")
-    rewire: Probability = Field(0.0, description="Small-world rewiring probability within the village (neighbour layer).")
-    reach: Probability = Field(1.0, description="Share of a village's (or congregation's, catchment's) households tied to its leader or worker.")
+    degree: float = Field(
+        2.0,
+        ge=0.0,
+        le=1000.0,
+        description="Ties per household drawn (kin, inter_village: random pairs, before repeats are merged and marginalised ties thinned; neighbour: ring neighbours, rounded down to even). Unused by other layers.",
+    )
+    rewire: Probability = Field(
+        0.0, description="Small-world rewiring probability within the village (neighbour layer only)."
+    )
+    reach: Probability = Field(
+        1.0,
+        description="congregation: share of households in a congregation; leader: chance each household is tied to each traditional, youth and women leader of its village; catchment: share of a catchment's households tied to its worker. Unused by other layers.",
+    )
 
 
 def _layer(**kw: float | bool) -> Layer:
@@ -156,12 +212,29 @@ def _layer(**kw: float | bool) -> Layer:
 class Network(_Strict):
     """The layered network: which layers exist and how much their ties weigh."""
 
-    kin: Layer = Field(default_factory=lambda: _layer(weight=1.5, degree=3.0), description="Kin ties between households of a village.")
-    neighbour: Layer = Field(default_factory=lambda: _layer(weight=1.0, degree=4.0, rewire=0.05), description="Neighbour ties: a ring of households in each village, rewired into a small world.")
-    congregation: Layer = Field(default_factory=lambda: _layer(weight=1.0, reach=0.8), description="Households' ties to the religious leader of their congregation.")
-    leader: Layer = Field(default_factory=lambda: _layer(weight=1.0, reach=0.3), description="Ties of traditional, youth and women leaders to households of their village, and among a village's leaders.")
-    catchment: Layer = Field(default_factory=lambda: _layer(weight=1.0, reach=0.3), description="Health workers' ties to the households of their catchment.")
-    inter_village: Layer = Field(default_factory=lambda: _layer(weight=0.5, degree=0.1), description="Sparse ties between households of different villages.")
+    kin: Layer = Field(
+        default_factory=lambda: _layer(weight=1.5, degree=3.0), description="Kin ties between households of a village."
+    )
+    neighbour: Layer = Field(
+        default_factory=lambda: _layer(weight=1.0, degree=4.0, rewire=0.05),
+        description="Neighbour ties: a ring of households in each village, rewired into a small world.",
+    )
+    congregation: Layer = Field(
+        default_factory=lambda: _layer(weight=1.0, reach=0.8),
+        description="Households' ties to the religious leader of their congregation.",
+    )
+    leader: Layer = Field(
+        default_factory=lambda: _layer(weight=1.0, reach=0.3),
+        description="Ties of traditional, youth and women leaders to households of their village, and among a village's leaders.",
+    )
+    catchment: Layer = Field(
+        default_factory=lambda: _layer(weight=1.0, reach=0.3),
+        description="Health workers' ties to the households of their catchment.",
+    )
+    inter_village: Layer = Field(
+        default_factory=lambda: _layer(weight=0.5, degree=0.1),
+        description="Sparse ties between households of different villages.",
+    )
 
     def by_layer(self) -> list[Layer]:
         """Layers in the order of :data:`LAYERS`."""
@@ -171,18 +244,34 @@ class Network(_Strict):
 class Abandonment(_Strict):
     """Dis-adoption: adopters give the behaviour up."""
 
-    rate: Rate = Field(0.02, description="Hazard per step of abandoning (probability 1 - exp(-rate * (1 - peer_support * x))).")
-    peer_support: Probability = Field(0.8, description="How much a fully adopted neighbourhood (x = 1) lowers the hazard.")
+    rate: Rate = Field(
+        0.02, description="Hazard per step of abandoning (probability 1 - exp(-rate * (1 - peer_support * x)))."
+    )
+    peer_support: Probability = Field(
+        0.8, description="How much a fully adopted neighbourhood (x = 1) lowers the hazard."
+    )
 
 
 class Behaviour(_Strict):
     """The behaviour and the adoption rules that spread it."""
 
-    name: str = Field("hand-washing with soap", min_length=1, max_length=200, description="The behaviour being promoted.")
-    threshold_rule: Literal["fractional", "absolute", "none"] = Field("fractional", description="Deterministic threshold rule: fractional (Granovetter/Watts), absolute (complex contagion), or none.")
-    cascade_probability: Probability = Field(0.0, description="Independent cascade: chance per unit of tie weight that a newly adopted contact converts a non-adopter.")
-    imitation: Rate = Field(0.0, description="Imitation rate q: hazard q * x, x the weighted share of adopted contacts (Bass).")
-    external: Rate = Field(0.003, description="External influence p (mass media): hazard per step for every non-adopter (Bass).")
+    name: str = Field(
+        "hand-washing with soap", min_length=1, max_length=200, description="The behaviour being promoted."
+    )
+    threshold_rule: Literal["fractional", "absolute", "none"] = Field(
+        "fractional",
+        description="Deterministic threshold rule: fractional (Granovetter/Watts), absolute (complex contagion), or none.",
+    )
+    cascade_probability: Probability = Field(
+        0.0,
+        description="Independent cascade: chance that a newly adopted contact converts a non-adopter, per unit of influence (tie weight x layer weight x source influence x trust).",
+    )
+    imitation: Rate = Field(
+        0.0, description="Imitation rate q: hazard q * x, x the weighted share of adopted contacts (Bass)."
+    )
+    external: Rate = Field(
+        0.003, description="External influence p (mass media): hazard per step for every non-adopter (Bass)."
+    )
     spontaneous: Rate = Field(0.0, description="Spontaneous adoption hazard per step, not caused by anyone.")
     abandonment: Abandonment = Field(default_factory=Abandonment, description="Dis-adoption.")
 
@@ -198,7 +287,11 @@ class Scenario(_Strict):
     """A complete, validated description of one simulated community and behaviour."""
 
     name: str = Field("default", min_length=1, max_length=200, description="Short name used in outputs.")
-    description: str = Field("Built-in default: 8 villages, 4,000 households, every role.", max_length=5000, description="What this scenario represents.")
+    description: str = Field(
+        "Built-in default: 8 villages, 4,000 households, every role.",
+        max_length=5000,
+        description="What this scenario represents.",
+    )
     community: Community = Field(default_factory=Community, description="Who lives in the community.")
     network: Network = Field(default_factory=Network, description="The layered network.")
     roles: Roles = Field(default_factory=Roles, description="Per-type parameters.")
