@@ -69,13 +69,14 @@ class CommunityAgent(mesa.Agent):
 
     @property
     def exposure(self) -> float:
-        """Weighted share of contacts who had adopted at the start of the last step."""
-        return float(self.model.exposure_share[self.index, 0])
+        """Weighted share of this agent's contacts who have adopted."""
+        w = self.model._w[self.index, 0]
+        return float(self.model._s[self.index, 0] / w) if w > 0 else 0.0
 
     def contacts(self) -> list[CommunityAgent]:
         """Agents this one is tied to in any layer that carries influence."""
-        W = self.model.W
-        cols = W.indices[W.indptr[self.index] : W.indptr[self.index + 1]]
+        T = self.model.T
+        cols = T.indices[T.indptr[self.index] : T.indptr[self.index + 1]]
         return [self.model.agent(int(j)) for j in cols]
 
     def __repr__(self) -> str:

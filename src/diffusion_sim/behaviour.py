@@ -1,4 +1,8 @@
-"""Adoption and dis-adoption rules as pure, vectorised functions of arrays.
+"""The adoption and dis-adoption rules: their definitions, channels and constants.
+
+The rules are evaluated by one compiled implementation, :func:`diffusion_sim.kernels.step_kernel`;
+the plain per-agent :mod:`diffusion_sim.reference` model implements them again, independently, as
+the test oracle.
 
 Notation (per agent i, per replicate column r): ``A`` the adopted indicator at the start of the
 step, ``N`` the indicator of agents who adopted in the previous step, ``W`` the influence matrix,
@@ -20,117 +24,26 @@ step, ``N`` the indicator of agents who adopted in the previous step, ``W`` the 
 Stochastic channels add as hazards: ``P(adopt) = 1 - exp(-(p + h + q x_i + c s^N_i))``. An agent
 whose threshold is crossed adopts for certain. Dis-adoption: an adopter abandons with probability
 ``1 - exp(-delta (1 - support * x_i))``.
+
+Channels: a threshold adoption is credited to the role (household: peer; leader; health worker)
+whose adopted contacts contribute most to ``s_i`` (ties go to the first in that order). A
+stochastic adoption is credited to one hazard component drawn in proportion to its size (the
+competing-risks rule): external (media), spontaneous, imitation by source role, cascade by source
+role. Seeds are credited to ``seed``.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import scipy.sparse as sp
+import math
 
-__all__ = [
-    "CHANNELS",
-    "SOURCE_CHANNEL",
-    "abandon_probability",
-    "adoption_probability",
-    "cascade_coefficient",
-    "exposure",
-    "exposure_share",
-    "hazard",
-    "threshold_crossed",
-    "source_contributions",
-]
+__all__ = ["CHANNELS", "SEED", "PEER", "LEADER", "HEALTH_WORKER", "MEDIA", "SPONTANEOUS", "cascade_coefficient"]
 
 CHANNELS: tuple[str, ...] = ("seed", "peer", "leader", "health_worker", "media", "spontaneous")
 """Channels through which an agent adopts, in the order of their codes 0..5."""
 
-SEED, PEER, LEADER_CH, HEALTH_WORKER_CH, MEDIA, SPONTANEOUS = range(6)
-SOURCE_CHANNEL = np.array([PEER, LEADER_CH, HEALTH_WORKER_CH], dtype=np.int8)
-"""Channel of an influence that comes from a contact of role 0 (household), 1 (leader), 2 (health worker)."""
-
-
-def exposure(W: sp.csr_matrix, indicator: np.ndarray) -> np.ndarray:
-    """Weighted sum over contacts: ``W @ indicator`` for an (N,) or (N, R) 0/1 array."""
-    return np.asarray(W @ indicator.astype(np.float64, copy=False))
-
-
-def exposure_share(s: np.ndarray, total_weight: np.ndarray) -> np.ndarray:
-    """Share ``x = s / w`` of weighted contacts who adopted; 0 for agents without contacts."""
-    w = total_weight if s.ndim == 1 else total_weight[:, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(w > 0, s / np.where(w > 0, w, 1.0), 0.0)
-
-
-def threshold_crossed(rule: str, s: np.ndarray, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Whether each agent's threshold is crossed (``rule``: fractional, absolute or none)."""
-    if rule == "none":
-        return np.zeros(s.shape, dtype=bool)
-    value = x if rule == "fractional" else s
-    th = theta if s.ndim == 1 else (theta if theta.ndim == 2 else theta[:, None])
-    return (value >= th) & (s > 0)
+SEED, PEER, LEADER, HEALTH_WORKER, MEDIA, SPONTANEOUS = range(len(CHANNELS))
 
 
 def cascade_coefficient(p: float) -> float:
-    """Hazard per unit of newly adopted tie weight for cascade probability ``p`` (``-ln(1 - p)``)."""
-    return float("inf") if p >= 1.0 else float(-np.log1p(-p))
-
-
-def hazard(
-    external: float | np.ndarray,
-    spontaneous: float,
-    imitation: float,
-    x: np.ndarray,
-    c: float,
-    s_new: np.ndarray | None,
-) -> np.ndarray:
-    """Total adoption hazard of the stochastic channels, in the order external, spontaneous, imitation, cascade."""
-    h = np.zeros(x.shape) + external
-    h = h + spontaneous
-    if imitation > 0:
-        h = h + imitation * x
-    if c > 0 and s_new is not None:
-        with np.errstate(invalid="ignore"):
-            h = h + np.where(s_new > 0, c * s_new, 0.0)
-    return h
-
-
-def adoption_probability(h: np.ndarray) -> np.ndarray:
-    """Probability of adopting within one step under hazard ``h`` (``1 - exp(-h)``)."""
-    return -np.expm1(-h)
-
-
-def abandon_probability(rate: float, support: float, x: np.ndarray) -> np.ndarray:
-    """Probability that an adopter gives up within one step."""
-    return -np.expm1(-rate * (1.0 - support * x))
-
-
-def source_contributions(
-    W: sp.csr_matrix,
-    rows: np.ndarray,
-    indicator: np.ndarray,
-    source_role: np.ndarray,
-    columns: np.ndarray | None = None,
-) -> np.ndarray:
-    """Weighted exposure split by the role of the source (household, leader, health worker).
-
-    For each k, the exposure of agent ``rows[k]`` to ``indicator`` (shape (N,), or (N, R) with
-    ``columns[k]`` naming the replicate column), summed separately over contacts of each role:
-    an array of shape (len(rows), 3). Costs O(ties of those rows), whatever N is.
-    """
-    out = np.zeros((len(rows), 3))
-    if len(rows) == 0:
-        return out
-    start, end = W.indptr[rows], W.indptr[rows + 1]
-    lengths = (end - start).astype(np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return out
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    idx = np.repeat(start - offsets, lengths) + np.arange(total)
-    cols = W.indices[idx]
-    if indicator.ndim == 1:
-        ind = indicator[cols]
-    else:
-        ind = indicator[cols, np.repeat(columns, lengths)]
-    vals = W.data[idx] * ind
-    which = np.repeat(np.arange(len(rows)), lengths) * 3 + source_role[cols]
-    return np.bincount(which, weights=vals, minlength=3 * len(rows)).reshape(len(rows), 3)
+    """Hazard per unit of newly adopted influence for cascade probability ``p`` (``-ln(1 - p)``)."""
+    return math.inf if p >= 1.0 else -math.log1p(-p)

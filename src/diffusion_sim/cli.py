@@ -24,6 +24,27 @@ by role, leader kind, village and marginalised flag; new adopters by channel), a
 (per-agent outcome), adoption_by_role.png, provenance.json (seed, scenario, versions).
 """
 
+VALIDATE_EPILOG = """\
+examples:
+  diffusion-sim validate scenarios/default.yaml
+  diffusion-sim validate scenarios/*.yaml
+  diffusion-sim validate scenarios/my-district.yaml --set community.households=100000
+
+Prints 'ok  FILE  (name: ..., N households, N villages, N steps)' for each valid file and an error
+naming the file, line and field for each invalid one. Exit status 0 if every file is valid, 2 if not.
+A file may inherit a base scenario with a top-level 'extends: base.yaml' (relative to its folder).
+"""
+
+SCHEMA_EPILOG = """\
+examples:
+  diffusion-sim schema                               # print the JSON Schema
+  diffusion-sim schema --out scenario.schema.json
+
+Editors use it for completion and checking as you type; e.g. with the YAML language server
+(VS Code's YAML extension), put this first line in a scenario file:
+  # yaml-language-server: $schema=scenario.schema.json
+"""
+
 
 def _non_negative_int(text: str) -> int:
     try:
@@ -83,7 +104,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_validate(sub)
+    _add_schema(sub)
     return parser
+
+
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    """The ``validate`` sub-command's arguments."""
+    p = sub.add_parser(
+        "validate",
+        help="check scenario files without running them",
+        description="Check scenario files (with the files they extend) against the scenario schema.",
+        epilog=VALIDATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML file(s)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a parameter by dotted path in every file before checking it (repeatable)",
+    )
+
+
+def _add_schema(sub: argparse._SubParsersAction) -> None:
+    """The ``schema`` sub-command's arguments."""
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of scenario files (for editors)",
+        description="Print the JSON Schema of scenario files, or write it to a file.",
+        epilog=SCHEMA_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", default=None, metavar="FILE", help="write the schema to FILE instead of printing it")
 
 
 def _fmt_pct(v: float) -> str:
@@ -138,6 +193,76 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_file(path: str, overrides: list[str]) -> str:
+    """Load one scenario file, apply overrides and return its ``ok`` line (or raise UserError)."""
+    from diffusion_sim.scenario import apply_overrides, load_scenario
+
+    scenario = load_scenario(path)
+    if overrides:
+        try:
+            scenario = apply_overrides(scenario, overrides)
+        except UserError as err:
+            raise UserError(str(err), source=path) from None
+    c = scenario.community
+    size = "imported community" if c.imported is not None else f"{c.households} households, {c.villages} villages"
+    return f"ok  {path}  (name: {scenario.name}, {size}, {scenario.schedule.steps} steps)"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``diffusion-sim validate``: 0 if every file is valid, 2 if any is not."""
+    bad = 0
+    for path in args.files:
+        try:
+            print(_check_file(path, args.overrides), flush=True)
+        except UserError as err:
+            bad += 1
+            print(f"error: {err}", file=sys.stderr, flush=True)
+    if bad and len(args.files) > 1:
+        print(f"{bad} of {len(args.files)} files invalid", file=sys.stderr)
+    return 2 if bad else 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it."""
+    import os
+    import tempfile
+
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(f"folder {str(folder)!r} does not exist", source="--out")
+    if path.is_dir():
+        raise UserError(f"{str(path)!r} is a folder; expected a file name", source="--out")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """``diffusion-sim schema``: the scenario JSON Schema on stdout or in ``--out``."""
+    import json
+
+    from diffusion_sim.scenario import scenario_json_schema
+
+    text = json.dumps(scenario_json_schema(), indent=2) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        _write_atomically(Path(args.out), text)
+    except OSError as err:
+        raise UserError(f"cannot write {args.out!r} ({err.strerror or err})", source="--out") from None
+    print(f"wrote the scenario JSON Schema to {args.out}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``diffusion-sim`` console script."""
     parser = build_parser()
@@ -146,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        if args.command == "run":
-            return cmd_run(args)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 import mesa
 import numpy as np
+import scipy.sparse as sp
 
 from diffusion_sim import behaviour as bh
+from diffusion_sim import kernels
 from diffusion_sim.community import Community, build_community
 from diffusion_sim.network.graph import influence_matrix
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER
@@ -17,11 +19,6 @@ from diffusion_sim.scenario.schema import LAYERS, Scenario
 
 __all__ = ["DiffusionModel", "AGENT_OBJECTS_LIMIT"]
 
-_CHANNEL_OF_PART = np.array(
-    [bh.MEDIA, bh.SPONTANEOUS, bh.PEER, bh.LEADER_CH, bh.HEALTH_WORKER_CH, bh.PEER, bh.LEADER_CH, bh.HEALTH_WORKER_CH],
-    dtype=np.int8,
-)
-"""Channel of each hazard component: external, spontaneous, imitation by source role, cascade by source role."""
 
 AGENT_OBJECTS_LIMIT = 200_000
 """Above this many agents, Mesa agent objects are not created unless asked for (they cost about
@@ -80,13 +77,16 @@ class DiffusionModel(mesa.Model):
         atype = pop.agent_type
         influence = np.array([r.influence * r.trust for r in roles])[atype]
         layer_weights = {name: getattr(self.params.network, name).weight for name in LAYERS}
-        self.W = influence_matrix(self.community.network, layer_weights, influence)
-        self.total_weight = np.asarray(self.W.sum(axis=1)).ravel()
+        # T: symmetric tie weights (layer weight x tie weight, summed over layers); m: source weights
+        self.T = influence_matrix(self.community.network, layer_weights, np.ones(self.n))
+        self.source_weight = np.repeat(influence[:, None], self.R, axis=1)
         self.source_role = pop.role.astype(np.int64)
 
         beh = self.params.behaviour
         self._rule = beh.threshold_rule
+        self._rule_code = {"none": 0, "fractional": 1, "absolute": 2}[beh.threshold_rule]
         self._c = bh.cascade_coefficient(beh.cascade_probability)
+        kernels.configure_threads()
 
         # thresholds: normal(mean, sd) per agent type, one draw per agent and replicate
         mean = np.array([r.threshold.mean for r in roles])[atype]
@@ -107,13 +107,31 @@ class DiffusionModel(mesa.Model):
         seeded = self.streams.uniform("seeding", 0, ids) < p0[:, None]
         self.adopted = seeded.copy()
         self.new = seeded.copy()
+        self.abandoned = np.zeros_like(seeded)
         self.adopted_at = np.where(seeded, 0, -1).astype(np.int32)
         self.channel = np.where(seeded, bh.SEED, -1).astype(np.int8)
         self.abandoned_at = np.full((self.n, self.R), -1, np.int32)
-        self.exposure_share = np.zeros((self.n, self.R))
+        # per-agent hazards an intervention may change (then mark the rows stale)
+        self.external = np.full((self.n, self.R), float(beh.external))
+        self.abandon_multiplier = np.ones((self.n, self.R))
+        # exact integer exposure of every row and the total integer weight of its contacts
+        shape = (self.n, self.R)
+        self._s = np.zeros(shape, np.int64)
+        self._w = np.zeros(shape, np.int64)
+        kernels.exposure_full(
+            self.T.indptr, self.T.indices, self.T.data, self.source_weight, self.adopted, self._s, self._w
+        )
+        self._s_new = np.zeros(shape if self._c > 0 else (1, self.R), np.int64)
+        self._touched = np.zeros(self.n if self._c > 0 else 1, np.int64)
+        self._touched_flag = np.zeros(self.n if self._c > 0 else 1, np.bool_)
+        self._n_touched = np.zeros(1, np.int64)
+        self._p_flip = np.zeros(shape)
+        self.stale = np.ones(self.n, np.bool_)
+        self._next_adopted = np.empty_like(seeded)
+        self._next_new = np.empty_like(seeded)
 
-        self.recorder = Recorder(pop, self.R, self.params.schedule.steps)
-        self.recorder.record(0, self.adopted, seeded, np.zeros_like(seeded), self.channel, seeded)
+        self.recorder = Recorder(pop, self.R)
+        self.recorder.record_initial(self.adopted, self.channel)
 
         if create_agents is None:
             create_agents = self.n <= AGENT_OBJECTS_LIMIT and self.R == 1
@@ -148,72 +166,50 @@ class DiffusionModel(mesa.Model):
         # 1. interventions act
         for iv in self.interventions:
             iv.act(self, t)
-        # 2. exposure from the snapshot
-        A = self.adopted
-        s = bh.exposure(self.W, A)
-        x = bh.exposure_share(s, self.total_weight)
-        s_new = bh.exposure(self.W, self.new) if self._c > 0 else None
-        self.exposure_share = x
-        # 3a. adoption among non-adopters
-        crossed = bh.threshold_crossed(self._rule, s, x, self.threshold) & ~A
-        h = bh.hazard(beh.external, beh.spontaneous, beh.imitation, x, self._c, s_new)
-        candidates = ~A & ~crossed & (h > 0)
-        stochastic = np.zeros_like(A)
-        rows = np.flatnonzero(candidates.any(axis=1))
-        if len(rows):
-            u = self.streams.uniform("adoption", t, rows)
-            stochastic[rows] = candidates[rows] & (u < bh.adoption_probability(h[rows]))
-        # 3b. dis-adoption among adopters
-        abandon = np.zeros_like(A)
-        if beh.abandonment.rate > 0:
-            rows = np.flatnonzero(A.any(axis=1))
-            if len(rows):
-                u = self.streams.uniform("abandonment", t, rows)
-                p = bh.abandon_probability(beh.abandonment.rate, beh.abandonment.peer_support, x[rows])
-                abandon[rows] = A[rows] & (u < p)
-        new = crossed | stochastic
-        channel = self._attribute(t, crossed, stochastic, A, h, x, s_new)
-        # write the next state
-        first = new & (self.adopted_at < 0)
-        self.adopted_at[first] = t
-        self.channel[first] = channel[first]
-        self.abandoned_at[abandon] = t
-        self.adopted = (A & ~abandon) | new
-        self.new = new
+        # 2-3. exposure, adoption and dis-adoption from the snapshot, in one compiled pass
+        rec = self.recorder
+        cnt_new, cnt_ab, cnt_ch = rec.new_counts()
+        z = {name: kernels.step_keys(self.streams.keys(name), t) for name in ("adoption", "abandonment", "channel")}
+        T = self.T
+        np.copyto(self._next_adopted, self.adopted)
+        self._next_new.fill(False)
+        self.abandoned.fill(False)
+        kernels.step_kernel(
+            T.indptr, T.indices, T.data, self.source_weight, self.source_role, self.threshold,
+            self.external, self.abandon_multiplier,
+            self.adopted, self.new, self._s, self._w, self._s_new,
+            self._touched, self._touched_flag, self._n_touched, self._p_flip, self.stale,
+            self._rule_code, float(beh.spontaneous), float(beh.imitation), float(self._c),
+            float(beh.abandonment.rate), float(beh.abandonment.peer_support),
+            z["adoption"], z["abandonment"], z["channel"], rec.agent_groups, t,
+            self._next_adopted, self._next_new, self.abandoned, self.adopted_at, self.channel, self.abandoned_at,
+            cnt_new, cnt_ab, cnt_ch,
+        )  # fmt: skip
+        self.adopted, self._next_adopted = self._next_adopted, self.adopted
+        self.new, self._next_new = self._next_new, self.new
         # 4. record
-        self.recorder.record(t, self.adopted, new, abandon, channel, new)
+        rec.record(t, cnt_new, cnt_ab, cnt_ch)
 
-    def _attribute(self, t, crossed, stochastic, A, h, x, s_new) -> np.ndarray:
-        """Channel of each new adoption (-1 elsewhere).
+    @property
+    def exposure(self) -> np.ndarray:
+        """Weighted exposure ``s = W A`` of the current state, in units of a unit tie (N, R)."""
+        return self._s / kernels.SCALE
 
-        Threshold adoptions go to the role (household: peer, leader, health worker) whose adopted
-        contacts contribute most to the exposure. Stochastic adoptions pick one hazard component
-        at random in proportion to its size (the competing-risks rule), from the ``"channel"`` stream.
-        """
-        beh = self.params.behaviour
-        channel = np.full(A.shape, -1, np.int8)
-        Af = A.astype(np.float64)
-        rows, cols = np.nonzero(crossed)
-        if len(rows):
-            contrib = bh.source_contributions(self.W, rows, Af, self.source_role, cols)
-            channel[rows, cols] = bh.SOURCE_CHANNEL[np.argmax(contrib, axis=1)]
-        rows, cols = np.nonzero(stochastic)
-        if len(rows):
-            parts = np.zeros((len(rows), 8))
-            parts[:, 0] = beh.external
-            parts[:, 1] = beh.spontaneous
-            if beh.imitation > 0:
-                ca = bh.source_contributions(self.W, rows, Af, self.source_role, cols)
-                w = np.where(self.total_weight[rows] > 0, self.total_weight[rows], 1.0)
-                parts[:, 2:5] = beh.imitation * ca / w[:, None]
-            if s_new is not None:
-                cn = bh.source_contributions(self.W, rows, self.new.astype(np.float64), self.source_role, cols)
-                parts[:, 5:8] = np.where(cn > 0, min(self._c, 1e300) * cn, 0.0)
-            cum = np.cumsum(parts, axis=1)
-            v = self.streams.uniform_pairs("channel", t, rows, cols) * cum[:, -1]
-            pick = (cum <= v[:, None]).sum(axis=1).clip(0, 7)
-            channel[rows, cols] = _CHANNEL_OF_PART[pick]
-        return channel
+    @property
+    def total_weight(self) -> np.ndarray:
+        """Total influence ``w = sum_j W[i, j]`` of each agent's contacts (N, R)."""
+        return self._w / kernels.SCALE
+
+    @property
+    def exposure_share(self) -> np.ndarray:
+        """Weighted share ``x = s / w`` of contacts who have adopted, in the current state (N, R)."""
+        w = self._w
+        return np.where(w > 0, self._s / np.where(w > 0, w, 1), 0.0)
+
+    @property
+    def W(self) -> sp.csr_matrix:
+        """Influence matrix ``W[i, j] = T[i, j] * m_j`` of replicate 0 (for inspection; the step uses integers)."""
+        return self.T @ sp.diags(self.source_weight[:, 0]) if self.n else self.T
 
     # ------------------------------------------------------------------ results
     def coverage(self, column: int = 0) -> float:

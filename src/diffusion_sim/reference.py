@@ -25,6 +25,7 @@ from diffusion_sim.scenario.schema import LAYERS, Scenario
 __all__ = ["ReferenceAgent", "ReferenceModel"]
 
 _SEED, _PEER, _LEADER, _HW, _MEDIA, _SPONT = range(len(CHANNELS))
+SCALE = 2.0**32  # the unit of exposure: one unit tie from a unit-weight source
 _ROLE_CHANNEL = (_PEER, _LEADER, _HW)
 
 
@@ -39,7 +40,7 @@ class ReferenceAgent(mesa.Agent):
         self.index = index
         self.role = role
         self.threshold = threshold
-        self.contacts: list[tuple[int, float]] = []  # (agent index, weight), sorted by index
+        self.contacts: list[tuple[int, int]] = []  # (agent index, integer influence), sorted by index
         self.adopted = False
         self.adopted_at = -1
         self.channel = -1
@@ -52,24 +53,24 @@ class ReferenceAgent(mesa.Agent):
         t = m.steps
         beh = m.params.behaviour
         prev, prev_new = m.snapshot, m.snapshot_new
-        s = 0.0
-        w = 0.0
-        s_new = 0.0
-        by_role = [0.0, 0.0, 0.0]
-        by_role_new = [0.0, 0.0, 0.0]
-        for j, wij in self.contacts:
-            w += wij
+        s = 0  # exposures are exact integers: influence q_ij = round(T_ij * m_j * 2**32)
+        w = 0
+        s_new = 0
+        by_role = [0, 0, 0]
+        by_role_new = [0, 0, 0]
+        for j, q in self.contacts:
+            w += q
             if prev[j]:
-                s += wij
-                by_role[m.roles[j]] += wij
+                s += q
+                by_role[m.roles[j]] += q
             if prev_new[j]:
-                s_new += wij
-                by_role_new[m.roles[j]] += wij
-        x = s / w if w > 0 else 0.0
+                s_new += q
+                by_role_new[m.roles[j]] += q
+        x = float(s) / float(w) if w > 0 else 0.0
         adopt, channel, abandon = False, -1, False
         if not prev[self.index]:
             rule = beh.threshold_rule
-            value = x if rule == "fractional" else s
+            value = x if rule == "fractional" else float(s) / SCALE
             if rule != "none" and s > 0 and value >= self.threshold:
                 adopt = True
                 best = 0
@@ -83,14 +84,17 @@ class ReferenceAgent(mesa.Agent):
                 if beh.imitation > 0:
                     h = h + beh.imitation * x
                 if m.c > 0 and s_new > 0:
-                    h = h + m.c * s_new
+                    h = h + m.c * (float(s_new) / SCALE)
                 if h > 0 and _u(m.keys["adoption"], t, self.index) < -math.expm1(-h):
                     adopt = True
                     parts = [beh.external, beh.spontaneous]
-                    wd = w if w > 0 else 1.0
-                    parts += [beh.imitation * by_role[k] / wd if beh.imitation > 0 else 0.0 for k in range(3)]
+                    wd = float(w) if w > 0 else 1.0
+                    parts += [beh.imitation * float(by_role[k]) / wd if beh.imitation > 0 else 0.0 for k in range(3)]
                     cc = min(m.c, 1e300)
-                    parts += [cc * by_role_new[k] if (m.c > 0 and by_role_new[k] > 0) else 0.0 for k in range(3)]
+                    parts += [
+                        cc * (float(by_role_new[k]) / SCALE) if (m.c > 0 and by_role_new[k] > 0) else 0.0
+                        for k in range(3)
+                    ]
                     cum, total = [], 0.0
                     for p in parts:
                         total += p
@@ -148,7 +152,8 @@ class ReferenceModel(mesa.Model):
             if _u(self.keys["seeding"], 0, i) < rp.initial_adoption:
                 a.adopted, a.adopted_at, a.channel = True, 0, _SEED
             self.ref_agents.append(a)
-        # contact lists: per pair, the layer contributions summed in layer order
+        # contact lists: per pair, the layer contributions summed in layer order, then the integer
+        # influence round(tie weight * source weight * 2**32)
         source = [roles[atypes[i]].influence * roles[atypes[i]].trust for i in range(pop.n)]
         pair: list[dict[int, float]] = [dict() for _ in range(pop.n)]
         for name, e in self.community.network.layers.items():
@@ -157,10 +162,11 @@ class ReferenceModel(mesa.Model):
                 continue
             for a_, b_, tw in zip(e.src.tolist(), e.dst.tolist(), e.weight.tolist(), strict=True):
                 wt = float(np.float32(tw)) * lw
-                pair[a_][b_] = pair[a_].get(b_, 0.0) + wt * source[b_]
-                pair[b_][a_] = pair[b_].get(a_, 0.0) + wt * source[a_]
+                pair[a_][b_] = pair[a_].get(b_, 0.0) + wt
+                pair[b_][a_] = pair[b_].get(a_, 0.0) + wt
         for i, d in enumerate(pair):
-            self.ref_agents[i].contacts = sorted((j, v) for j, v in d.items() if v != 0.0)
+            contacts = [(j, round(v * source[j] * SCALE)) for j, v in sorted(d.items()) if v != 0.0]
+            self.ref_agents[i].contacts = [(j, q) for j, q in contacts if q != 0]
         self.new_flags = [a.adopted for a in self.ref_agents]
         self.coverage_series = [self._coverage()]
 

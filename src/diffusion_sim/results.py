@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from diffusion_sim.behaviour import CHANNELS
 from diffusion_sim.population import ROLES, Population
@@ -36,44 +35,57 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "RunResult", "group_labels", "provenance"]
 
 
-def group_labels(pop: Population) -> tuple[list[str], sp.csr_matrix]:
-    """Group names and the (n_groups x N) 0/1 membership matrix of a population."""
-    names: list[str] = ["all"]
-    rows = [np.zeros(pop.n, np.int64)]
-    cols = [np.arange(pop.n)]
-    for r, name in enumerate(ROLES):
-        names.append(f"role={name}")
-        idx = np.flatnonzero(pop.role == r)
-        rows.append(np.full(len(idx), len(names) - 1))
-        cols.append(idx)
-    for k, name in enumerate(LEADER_KINDS):
-        names.append(f"leader_kind={name}")
-        idx = np.flatnonzero((pop.role == 1) & (pop.leader_kind == k))
-        rows.append(np.full(len(idx), len(names) - 1))
-        cols.append(idx)
-    base = len(names)
-    names += [f"village={pop.village_label(v)}" for v in range(pop.n_villages)]
-    rows.append(base + pop.village.astype(np.int64))
-    cols.append(np.arange(pop.n))
+def group_labels(pop: Population) -> list[str]:
+    """Names of the groups results are counted by, in the order of their indices.
+
+    0 ``all``; 1-3 ``role=...``; 4-7 ``leader_kind=...``; 8..8+V-1 ``village=...``;
+    8+V ``marginalised=yes`` and 9+V ``marginalised=no`` (households only).
+    """
+    return [
+        "all",
+        *(f"role={name}" for name in ROLES),
+        *(f"leader_kind={name}" for name in LEADER_KINDS),
+        *(f"village={pop.village_label(v)}" for v in range(pop.n_villages)),
+        "marginalised=yes",
+        "marginalised=no",
+    ]
+
+
+def agent_group_index(pop: Population) -> np.ndarray:
+    """For each agent, the indices of the groups of :func:`group_labels` it belongs to (N x 4, -1 = none)."""
+    V = pop.n_villages
+    out = np.full((pop.n, 4), -1, np.int32)
+    out[:, 0] = 0
+    out[:, 1] = 1 + pop.role
+    leader = pop.role == 1
+    out[leader, 2] = 4 + pop.leader_kind[leader]
     hh = pop.role == 0
-    for flag, label in ((True, "yes"), (False, "no")):
-        names.append(f"marginalised={label}")
-        idx = np.flatnonzero(hh & (pop.marginalised == flag))
-        rows.append(np.full(len(idx), len(names) - 1))
-        cols.append(idx)
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    G = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(names), pop.n))
-    return names, G
+    out[hh, 2] = np.where(pop.marginalised[hh], 8 + V, 9 + V)
+    out[:, 3] = 8 + pop.village
+    return out
+
+
+def count_by_group(agent_groups: np.ndarray, flags: np.ndarray, n_groups: int) -> np.ndarray:
+    """Number of flagged agents in each group: ``flags`` (N, R) boolean -> (n_groups, R)."""
+    R = flags.shape[1]
+    rows, cols = np.nonzero(flags)
+    g = agent_groups[rows]
+    keep = g >= 0
+    idx = (g * R + cols[:, None])[keep]
+    return np.bincount(idx, minlength=n_groups * R).reshape(n_groups, R).astype(np.int64)
 
 
 class Recorder:
-    """Counts per group for every step, updated from the agents whose state changed."""
+    """Counts per group for every step: adopters, new adopters, abandonments, adoptions by channel.
 
-    def __init__(self, pop: Population, R: int, expected_steps: int = 0):
-        self.groups, self.G = group_labels(pop)
-        self.GT = self.G.T.tocsr()  # agent -> its groups
-        self.population = np.asarray(self.G.sum(axis=1)).ravel().astype(np.int64)
+    The step kernel adds each change to the counts of the agent's groups, so recording costs
+    O(changes), not O(N).
+    """
+
+    def __init__(self, pop: Population, R: int):
+        self.groups = group_labels(pop)
+        self.agent_groups = agent_group_index(pop)
+        self.population = count_by_group(self.agent_groups, np.ones((pop.n, 1), bool), len(self.groups))[:, 0]
         self.R = R
         self.steps: list[int] = []
         self.adopters: list[np.ndarray] = []
@@ -81,40 +93,34 @@ class Recorder:
         self.abandoned: list[np.ndarray] = []
         self.by_channel: list[np.ndarray] = []
 
-    def _count(self, changed: np.ndarray) -> np.ndarray:
-        """Counts per group of the rows flagged in an (N, R) boolean array."""
-        rows = np.flatnonzero(changed.any(axis=1))
-        if len(rows) == 0:
-            return np.zeros((len(self.groups), self.R), np.int64)
-        sub = self.GT[rows]  # k x n_groups
-        return np.rint(np.asarray(sub.T @ changed[rows].astype(np.float64))).astype(np.int64)
+    def new_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Zeroed count arrays for one step: new adopters and abandonments per group, adoptions per channel."""
+        g = len(self.groups)
+        return (
+            np.zeros((g, self.R), np.int64),
+            np.zeros((g, self.R), np.int64),
+            np.zeros((len(CHANNELS), self.R), np.int64),
+        )
 
-    def record(
-        self,
-        step: int,
-        adopted: np.ndarray,
-        new: np.ndarray,
-        abandoned: np.ndarray,
-        channel: np.ndarray,
-        counted: np.ndarray,
-    ) -> None:
-        """Record the state at the end of ``step``."""
-        n_new = self._count(new)
-        n_ab = self._count(abandoned)
-        if self.adopters:
-            current = self.adopters[-1] + n_new - n_ab
-        else:
-            current = self._count(adopted)
+    def record_initial(self, adopted: np.ndarray, channel: np.ndarray) -> None:
+        """Record step 0 (the seeds)."""
+        counts = count_by_group(self.agent_groups, adopted, len(self.groups))
+        nc = len(CHANNELS)
+        rows, cols = np.nonzero(adopted)
+        ch = np.bincount(cols * nc + channel[rows, cols].astype(np.int64), minlength=nc * self.R).reshape(self.R, nc).T
+        self.steps.append(0)
+        self.adopters.append(counts)
+        self.new.append(counts.copy())
+        self.abandoned.append(np.zeros_like(counts))
+        self.by_channel.append(ch)
+
+    def record(self, step: int, n_new: np.ndarray, n_ab: np.ndarray, by_channel: np.ndarray) -> None:
+        """Record the counts of ``step``: adopters(t) = adopters(t-1) + new - abandoned."""
         self.steps.append(step)
-        self.adopters.append(current)
+        self.adopters.append(self.adopters[-1] + n_new - n_ab)
         self.new.append(n_new)
         self.abandoned.append(n_ab)
-        rows, cols = np.nonzero(counted)
-        c = channel[rows, cols].astype(np.int64)
-        ok = c >= 0
-        nc = len(CHANNELS)
-        ch = np.bincount(cols[ok] * nc + c[ok], minlength=nc * self.R).reshape(self.R, nc).T
-        self.by_channel.append(ch)
+        self.by_channel.append(by_channel)
 
 
 def _git_commit() -> str | None:
@@ -169,69 +175,76 @@ class RunResult:
 
     @classmethod
     def from_model(cls, model: DiffusionModel) -> RunResult:
-        """Collect a model's recorded results."""
+        """Collect a model's recorded results (string columns are categoricals: cheap at any scale)."""
         rec = model.recorder
         pop = model.community.population
         days = model.params.schedule.days_per_step
-        steps = np.array(rec.steps)
+        steps = np.array(rec.steps, dtype=np.int64)
         T, R = len(steps), rec.R
-        reps = np.array(model.streams.replicates)
-        frames = []
+        reps = np.array(model.streams.replicates, dtype=np.int64)
+        channel_groups = [f"channel={c}" for c in CHANNELS]
+        group_names = [*rec.groups, *channel_groups]
 
-        def block(metric: str, values: np.ndarray, groups: list[str]) -> pd.DataFrame:
-            t, g, r = np.meshgrid(np.arange(T), np.arange(len(groups)), np.arange(R), indexing="ij")
-            return pd.DataFrame(
-                {
-                    "replicate": reps[r.ravel()],
-                    "seed": model.seed,
-                    "step": steps[t.ravel()],
-                    "day": steps[t.ravel()] * days,
-                    "group": pd.Categorical(np.array(groups, dtype=object)[g.ravel()]),
-                    "metric": metric,
-                    "value": values.reshape(-1).astype(np.float64),
-                }
-            )
-
-        adopters = np.stack(rec.adopters)  # T x G x R
-        popn = rec.population[None, :, None].astype(np.float64)
+        adopters = np.stack(rec.adopters).astype(np.float64)  # T x G x R
+        popn = np.broadcast_to(rec.population[None, :, None].astype(np.float64), adopters.shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             coverage = np.where(popn > 0, adopters / np.where(popn > 0, popn, 1), np.nan)
-        frames.append(block("adopters", adopters, rec.groups))
-        frames.append(block("coverage", coverage, rec.groups))
-        frames.append(block("new_adopters", np.stack(rec.new), rec.groups))
-        frames.append(block("abandonments", np.stack(rec.abandoned), rec.groups))
-        frames.append(block("population", np.broadcast_to(popn, adopters.shape), rec.groups))
-        frames.append(block("new_adopters", np.stack(rec.by_channel), [f"channel={c}" for c in CHANNELS]))
-        df = pd.concat(frames, ignore_index=True)
-        df["group"] = df["group"].astype(str)
-        df["metric"] = df["metric"].astype(str)
-        df = df.sort_values(["replicate", "metric", "group", "step"], kind="stable").reset_index(drop=True)
-
-        n = pop.n
-        rep_col = np.repeat(reps, n)
-        agent = np.tile(np.arange(n), R)
-        kind_names = np.array([*LEADER_KINDS, ""], dtype=object)
-        channel_names = np.array([*CHANNELS, ""], dtype=object)
-        agents = pd.DataFrame(
+        new_all = np.concatenate([np.stack(rec.new), np.stack(rec.by_channel)], axis=1)  # T x (G + C) x R
+        blocks = [  # (metric, values T x groups x R), in the frame's order
+            ("abandonments", np.stack(rec.abandoned)),
+            ("adopters", adopters),
+            ("coverage", coverage),
+            ("new_adopters", new_all),
+            ("population", popn),
+        ]
+        metric_names = [m for m, _ in blocks]
+        values, group_code, metric_code, step_idx = [], [], [], []
+        for code, (_, v) in enumerate(blocks):
+            ng = v.shape[1]
+            values.append(v.astype(np.float64).transpose(2, 1, 0).reshape(R, ng * T))  # r, group, step
+            group_code.append(np.repeat(np.arange(ng), T))
+            metric_code.append(np.full(ng * T, code))
+            step_idx.append(np.tile(np.arange(T), ng))
+        per_rep = sum(len(g) for g in group_code)
+        step_col = steps[np.tile(np.concatenate(step_idx), R)]
+        df = pd.DataFrame(
             {
-                "replicate": rep_col,
-                "agent": agent,
-                "label": np.tile(pop.labels.astype(str), R) if pop.labels is not None else agent.astype(str),
-                "type": np.array(AGENT_TYPES, dtype=object)[np.tile(pop.agent_type, R)],
-                "role": np.array(ROLES, dtype=object)[np.tile(pop.role, R)],
-                "leader_kind": kind_names[np.tile(pop.leader_kind, R)],
-                "village": np.array([pop.village_label(v) for v in range(pop.n_villages)], dtype=object)[
-                    np.tile(pop.village, R)
-                ],
-                "marginalised": np.tile(pop.marginalised, R),
-                "household_size": np.tile(pop.household_size, R).astype(np.int64),
-                "adopted": model.adopted.T.ravel(),
-                "adopted_at": model.adopted_at.T.ravel().astype(np.int64),
-                "channel": channel_names[model.channel.T.ravel().astype(np.int64)],
-                "abandoned_at": model.abandoned_at.T.ravel().astype(np.int64),
-                "threshold": model.threshold.T.ravel(),
+                "replicate": np.repeat(reps, per_rep),
+                "seed": np.full(per_rep * R, model.seed, dtype=np.int64),
+                "step": step_col,
+                "day": step_col * days,
+                "group": pd.Categorical.from_codes(np.tile(np.concatenate(group_code), R), categories=group_names),
+                "metric": pd.Categorical.from_codes(np.tile(np.concatenate(metric_code), R), categories=metric_names),
+                "value": np.concatenate(values, axis=1).ravel(),
             }
         )
+
+        n = pop.n
+        agent = np.tile(np.arange(n), R)
+        village_names = [pop.village_label(v) for v in range(pop.n_villages)]
+        kind = np.where(pop.leader_kind >= 0, pop.leader_kind, len(LEADER_KINDS))
+        columns = {
+            "replicate": np.repeat(reps, n),
+            "agent": agent,
+        }
+        if pop.labels is not None:
+            columns["label"] = pd.Categorical(np.tile(pop.labels.astype(str), R))
+        columns |= {
+            "type": pd.Categorical.from_codes(np.tile(pop.agent_type, R), categories=list(AGENT_TYPES)),
+            "role": pd.Categorical.from_codes(np.tile(pop.role, R), categories=list(ROLES)),
+            "leader_kind": pd.Categorical.from_codes(np.tile(kind, R), categories=[*LEADER_KINDS, ""]),
+            "village": pd.Categorical.from_codes(np.tile(pop.village, R), categories=village_names),
+            "marginalised": np.tile(pop.marginalised, R),
+            "household_size": np.tile(pop.household_size, R).astype(np.int64),
+            "adopted": model.adopted.T.ravel(),
+            "adopted_at": model.adopted_at.T.ravel().astype(np.int64),
+            "channel": pd.Categorical.from_codes(
+                np.where(model.channel >= 0, model.channel, len(CHANNELS)).T.ravel(), categories=[*CHANNELS, ""]
+            ),
+            "abandoned_at": model.abandoned_at.T.ravel().astype(np.int64),
+            "threshold": model.threshold.T.ravel(),
+        }
+        agents = pd.DataFrame(columns)
         return cls(steps=df, agents=agents, provenance=provenance(model))
 
     # ------------------------------------------------------------------ views

@@ -8,12 +8,18 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
 from diffusion_sim.errors import UserError
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.results import RunResult
 from diffusion_sim.scenario.schema import Scenario
 
-__all__ = ["OUTPUT_FILES", "run", "write_result"]
+__all__ = ["OUTPUT_FILES", "run", "write_frame", "write_result"]
 
 OUTPUT_FILES = (
     "steps.parquet",
@@ -29,6 +35,18 @@ def run(scenario: Scenario, seed: int = 0, *, replicates: Sequence[int] = (0,), 
     """Run a scenario for its scheduled steps (or ``steps``); a pure function of its arguments."""
     model = DiffusionModel(scenario, seed, replicates=replicates, create_agents=False)
     return model.run(steps)
+
+
+def write_frame(frame: pd.DataFrame, parquet_path: Path | None, csv_path: Path | None) -> None:
+    """Write a frame as Parquet and/or CSV through Arrow (fast at millions of rows; categoricals
+    stay dictionary-encoded in Parquet and become plain text in CSV).
+    """
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if parquet_path is not None:
+        pq.write_table(table, parquet_path)
+    if csv_path is not None:
+        columns = [pc.cast(c, pa.string()) if pa.types.is_dictionary(c.type) else c for c in table.columns]
+        pacsv.write_csv(pa.table(columns, names=table.column_names), csv_path)
 
 
 def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True) -> list[Path]:
@@ -48,10 +66,8 @@ def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True)
         raise UserError(f"cannot create folder ({err.strerror})", source=str(parent), field="--out") from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
-        result.steps.to_parquet(tmp / "steps.parquet", index=False)
-        result.steps.to_csv(tmp / "steps.csv", index=False)
-        result.agents.to_parquet(tmp / "agents.parquet", index=False)
-        result.agents.to_csv(tmp / "agents.csv", index=False)
+        for name, frame in (("steps", result.steps), ("agents", result.agents)):
+            write_frame(frame, tmp / f"{name}.parquet", tmp / f"{name}.csv")
         (tmp / "provenance.json").write_text(result.to_json() + "\n", encoding="utf-8")
         if figure:
             from diffusion_sim.report.figures import adoption_by_role_figure

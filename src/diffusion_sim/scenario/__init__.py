@@ -1,6 +1,13 @@
 """Scenario schema, loading and dotted-path overrides."""
 
-from diffusion_sim.scenario.load import apply_overrides, load_scenario, parse_override, scenario_from_dict
+from diffusion_sim.scenario.load import (
+    apply_overrides,
+    format_validation_error,
+    load_scenario,
+    parse_override,
+    scenario_from_dict,
+    scenario_json_schema,
+)
 from diffusion_sim.scenario.schema import (
     AGENT_TYPES,
     LAYERS,
@@ -24,7 +31,9 @@ __all__ = [
     "Scenario",
     "Schedule",
     "apply_overrides",
+    "format_validation_error",
     "load_scenario",
     "parse_override",
     "scenario_from_dict",
+    "scenario_json_schema",
 ]
