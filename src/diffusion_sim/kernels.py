@@ -31,12 +31,16 @@ from numba import njit
 
 __all__ = [
     "SCALE",
+    "cascade_exposure",
     "configure_threads",
+    "draw_changes",
+    "mark_stale",
     "exposure_full",
-    "push_exposure",
+    "push_changes",
     "quantised_weight",
+    "refresh_probabilities",
+    "resolve_changes",
     "step_keys",
-    "step_kernel",
     "uniforms",
 ]
 
@@ -47,6 +51,8 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M53 = 2.0**-53
+_CH_OF_PART = np.array([4, 5, 1, 2, 3, 1, 2, 3], dtype=np.int8)
+"""Channel of each hazard component: external, spontaneous, imitation by source role, cascade by source role."""
 
 
 def configure_threads() -> int:
@@ -73,7 +79,8 @@ def _mix(z):
 @njit(cache=True, inline="always")
 def _u01(zr, agent):
     x = (np.uint64(agent) + np.uint64(1)) * _GOLDEN + zr
-    return np.float64(_mix(x) >> np.uint64(11)) * _TWO_M53
+    # < 2**53 after the shift: converting through int64 is exact and avoids the slow unsigned path
+    return np.float64(np.int64(_mix(x) >> np.uint64(11))) * _TWO_M53
 
 
 @njit(cache=True, inline="always")
@@ -123,237 +130,249 @@ def exposure_full(indptr, indices, T, m, A, s, w):
                     s[i, r] += q
 
 
-@njit(cache=True)
-def push_exposure(indptr, indices, T, m, rows, cols, sign, s, stale):
-    """Add ``sign[k] * q_ij`` to ``s[i, cols[k]]`` for every contact i of ``j = rows[k]``."""
-    for k in range(len(rows)):
-        j = rows[k]
-        r = cols[k]
-        mj = m[j, r]
-        sg = sign[k]
-        for e in range(indptr[j], indptr[j + 1]):
-            i = indices[e]
-            s[i, r] += sg * quantised_weight(T[e], mj)
-            stale[i] = True
-
-
-@njit(cache=True)
-def _by_role(indptr, indices, T, m, role, ind, i, r, out):
-    out[0] = 0
-    out[1] = 0
-    out[2] = 0
-    for k in range(indptr[i], indptr[i + 1]):
-        j = indices[k]
-        if ind[j, r]:
-            out[role[j]] += quantised_weight(T[k], m[j, r])
+# Helpers below take scalars only: a numba function that takes arrays pays atomic reference counting
+# on every call, which costs more than the work in these loops. Loops over contacts are written out.
 
 
 @njit(cache=True, inline="always")
-def _flip_probability(
-    i, r, A, s, w, theta, ext, drop_mult, s_new, rule, spontaneous, imitation, c, ab_rate, ab_support
-):
-    """Probability that agent i changes state in column r this step (1.0 when its threshold is crossed)."""
-    wi = w[i, r]
-    si = s[i, r]
+def _flip_probability(a, si, wi, th, ex, dm, sn, rule, spontaneous, imitation, c, ab_rate, ab_support):
+    """Probability that an agent changes state this step (1.0 when its threshold is crossed)."""
     x = np.float64(si) / np.float64(wi) if wi > 0 else 0.0
-    if A[i, r]:
+    if a:
         if ab_rate > 0:
-            return -math.expm1(-ab_rate * drop_mult[i, r] * (1.0 - ab_support * x))
+            return -math.expm1(-ab_rate * dm * (1.0 - ab_support * x))
         return 0.0
     if rule != 0 and si > 0:
         if rule == 1:
-            if x >= theta[i, r]:
+            if x >= th:
                 return 1.0
-        elif np.float64(si) / SCALE >= theta[i, r]:
+        elif np.float64(si) / SCALE >= th:
             return 1.0
-    h = 0.0 + ext[i, r]
+    h = 0.0 + ex
     h = h + spontaneous
     if imitation > 0:
         h = h + imitation * x
-    if c > 0.0:
-        sn = s_new[i, r]
-        if sn > 0:
-            h = h + c * (np.float64(sn) / SCALE)
+    if c > 0.0 and sn > 0:
+        h = h + c * (np.float64(sn) / SCALE)
     return -math.expm1(-h) if h > 0 else 0.0
 
 
+@njit(cache=True, inline="always")
+def _crossed(si, wi, th, rule):
+    """Whether a non-adopter's threshold is crossed (rule 1 fractional, 2 absolute, 0 none)."""
+    if rule == 0 or si <= 0:
+        return False
+    if rule == 1:
+        return (np.float64(si) / np.float64(wi) if wi > 0 else 0.0) >= th
+    return np.float64(si) / SCALE >= th
+
+
 @njit(cache=True)
-def step_kernel(
-    indptr,
-    indices,
-    T,
-    m,
-    role,
-    theta,
-    ext,
-    drop_mult,
-    A,
-    N_prev,
-    s,
-    w,
-    s_new,
-    touched,
-    touched_flag,
-    n_touched,
-    p_flip,
-    stale,
-    rule,
-    spontaneous,
-    imitation,
-    c,
-    ab_rate,
-    ab_support,
-    z_adopt,
-    z_abandon,
-    z_channel,
-    agent_groups,
-    step,
-    A_next,
-    N_next,
-    abandoned,
-    adopted_at,
-    channel,
-    abandoned_at,
-    cnt_new,
-    cnt_ab,
-    cnt_channel,
+def mark_stale(rows, stale, stale_rows, n_stale):
+    """Mark rows stale: their cached probabilities are recomputed before the next draw."""
+    ns = n_stale[0]
+    for k in range(len(rows)):
+        i = rows[k]
+        if not stale[i]:
+            stale[i] = True
+            stale_rows[ns] = i
+            ns += 1
+    n_stale[0] = ns
+
+
+@njit(cache=True)
+def cascade_exposure(
+    indptr, indices, T, m, N_prev, s_new, touched, touched_flag, n_touched, stale, stale_rows, n_stale
 ):
-    """One synchronous step for all agents and replicate columns.
+    """Cascade exposure ``s_new[i, r] = sum_j q_ij N_prev[j, r]`` from last step's new adopters.
 
-    Order: (a) cascade exposure ``s_new`` from the agents who adopted in the previous step
-    (``N_prev``); (b) every agent draws against its cached probability of changing state, computed
-    from the snapshot ``A`` and its exposure ``s`` (recomputed first for stale rows), and the rare
-    agents who change are resolved (threshold or stochastic adoption, channel, abandonment);
-    (c) the changes are pushed into ``s``, which then describes ``A_next``.
+    Clears the rows set last step (``touched[:n_touched[0]]``, flagged in ``touched_flag``), pushes
+    from every new adopter, and marks every changed row stale.
+    """
+    n, R = N_prev.shape
+    ns = n_stale[0]
+    for k in range(n_touched[0]):
+        i = touched[k]
+        for r in range(R):
+            s_new[i, r] = 0
+        touched_flag[i] = False
+        if not stale[i]:
+            stale[i] = True
+            stale_rows[ns] = i
+            ns += 1
+    nt = 0
+    for j in range(n):
+        for r in range(R):
+            if N_prev[j, r]:
+                mj = m[j, r]
+                for e in range(indptr[j], indptr[j + 1]):
+                    i = indices[e]
+                    s_new[i, r] += quantised_weight(T[e], mj)
+                    if not stale[i]:
+                        stale[i] = True
+                        stale_rows[ns] = i
+                        ns += 1
+                    if not touched_flag[i]:
+                        touched_flag[i] = True
+                        touched[nt] = i
+                        nt += 1
+    n_touched[0] = nt
+    n_stale[0] = ns
 
-    ``rule``: 0 none, 1 fractional, 2 absolute. ``touched[:n_touched[0]]`` lists the rows whose
-    ``s_new`` was set last step (``touched_flag`` marks them). Returns the number of changes.
+
+@njit(cache=True)
+def refresh_probabilities(
+    A, s, w, theta, ext, drop_mult, s_new, rule, spontaneous, imitation, c, ab_rate, ab_support,
+    p_flip, stale, stale_rows, n_stale,
+):  # fmt: skip
+    """Recompute the cached probability of changing state of every stale row; returns their number."""
+    R = A.shape[1]
+    count = n_stale[0]
+    cascade = c > 0.0
+    for k in range(count):
+        i = stale_rows[k]
+        for r in range(R):
+            sn = s_new[i, r] if cascade else 0
+            p_flip[i, r] = _flip_probability(
+                A[i, r], s[i, r], w[i, r], theta[i, r], ext[i, r], drop_mult[i, r], sn,
+                rule, spontaneous, imitation, c, ab_rate, ab_support,
+            )  # fmt: skip
+        stale[i] = False
+    n_stale[0] = 0
+    return count
+
+
+@njit(cache=True)
+def draw_changes(p_flip, A, z_adopt, z_abandon, cand):
+    """Every (agent, replicate) draws against its cached probability of changing state.
+
+    Writes the flat indices ``i * R + r`` of those whose draw falls below it into ``cand`` and
+    returns their number. This is the only pass over every agent, so it does nothing else.
     """
     n, R = A.shape
-    # A_next must arrive as a copy of A, N_next and abandoned all False (numpy fills them faster)
-    # (a) cascade exposure: clear last step's rows, push from last step's new adopters
-    if c > 0.0:
-        for k in range(n_touched[0]):
-            i = touched[k]
-            for r in range(R):
-                s_new[i, r] = 0
-            touched_flag[i] = False
-            stale[i] = True
-        nt = 0
-        for j in range(n):
-            for r in range(R):
-                if N_prev[j, r]:
-                    mj = m[j, r]
-                    for e in range(indptr[j], indptr[j + 1]):
-                        i = indices[e]
-                        s_new[i, r] += quantised_weight(T[e], mj)
-                        stale[i] = True
-                        if not touched_flag[i]:
-                            touched_flag[i] = True
-                            touched[nt] = i
-                            nt += 1
-        n_touched[0] = nt
-    cc = min(c, 1e300)
-    by = np.zeros(3, np.int64)
-    byn = np.zeros(3, np.int64)
-    parts = np.zeros(8)
-    ch_of_part = np.array([4, 5, 1, 2, 3, 1, 2, 3], dtype=np.int8)
-    n_changes = 0
-    n_groups_per_agent = agent_groups.shape[1]
-    # (b) draw against the cached probabilities; resolve the agents that change
+    nc = 0
     for i in range(n):
-        if stale[i]:
-            for r in range(R):
-                p_flip[i, r] = _flip_probability(
-                    i, r, A, s, w, theta, ext, drop_mult, s_new, rule, spontaneous, imitation, c, ab_rate, ab_support
-                )
-            stale[i] = False
         for r in range(R):
             pf = p_flip[i, r]
             if pf <= 0.0:
                 continue
-            a = A[i, r]
             zr = z_adopt[r]
-            if a:
+            if A[i, r]:
                 zr = z_abandon[r]
-            if _u01(zr, i) >= pf:
-                continue
-            n_changes += 1
-            if a:
-                abandoned[i, r] = True
-                A_next[i, r] = False
-                abandoned_at[i, r] = step
-                for g in range(n_groups_per_agent):
-                    grp = agent_groups[i, g]
-                    if grp >= 0:
-                        cnt_ab[grp, r] += 1
-                continue
-            # adoption: by threshold (p_flip == 1 from a crossed threshold) or a stochastic channel
-            si = s[i, r]
-            wi = w[i, r]
-            crossed = False
-            if rule != 0 and si > 0:
-                if rule == 1:
-                    crossed = (np.float64(si) / np.float64(wi) if wi > 0 else 0.0) >= theta[i, r]
-                else:
-                    crossed = np.float64(si) / SCALE >= theta[i, r]
-            if crossed:
-                _by_role(indptr, indices, T, m, role, A, i, r, by)
-                best = 0
-                for k in range(1, 3):
-                    if by[k] > by[best]:
-                        best = k
-                ch = best + 1
-            else:
-                parts[0] = ext[i, r]
-                parts[1] = spontaneous
-                if imitation > 0:
-                    _by_role(indptr, indices, T, m, role, A, i, r, by)
-                    wd = np.float64(wi) if wi > 0 else 1.0
-                    for k in range(3):
-                        parts[2 + k] = imitation * np.float64(by[k]) / wd
-                else:
-                    for k in range(3):
-                        parts[2 + k] = 0.0
-                if c > 0.0:
-                    _by_role(indptr, indices, T, m, role, N_prev, i, r, byn)
-                    for k in range(3):
-                        parts[5 + k] = cc * (np.float64(byn[k]) / SCALE) if byn[k] > 0 else 0.0
-                else:
-                    for k in range(3):
-                        parts[5 + k] = 0.0
-                total = 0.0
-                for k in range(8):
-                    total += parts[k]
-                    parts[k] = total
-                v = _u01(z_channel[r], i) * total
-                pick = 0
-                for k in range(8):
-                    if parts[k] <= v:
-                        pick += 1
-                if pick > 7:
-                    pick = 7
-                ch = ch_of_part[pick]
-            N_next[i, r] = True
-            A_next[i, r] = True
-            cnt_channel[ch, r] += 1
-            if adopted_at[i, r] < 0:
-                adopted_at[i, r] = step
-                channel[i, r] = ch
-            for g in range(n_groups_per_agent):
+            if _u01(zr, i) < pf:
+                cand[nc] = i * R + r
+                nc += 1
+    return nc
+
+
+@njit(cache=True)
+def resolve_changes(
+    cand, n_cand, indptr, indices, T, m, role, theta, ext, A, N_prev, s, w, rule, spontaneous, imitation, c,
+    z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
+    cnt_new, cnt_ab, cnt_channel,
+):  # fmt: skip
+    """Resolve the agents that change: abandonment, or adoption by threshold or stochastic channel.
+
+    A threshold adoption is credited to the source role contributing most exposure; a stochastic
+    one to a hazard component drawn in proportion to its size. Reads only the snapshot (``A``,
+    ``N_prev``, ``s``, ``w``); writes ``A_next`` (which must arrive as a copy of ``A``), ``N_next``
+    and ``abandoned`` (which must arrive all False), the per-agent records and per-group counts.
+    """
+    R = A.shape[1]
+    G = agent_groups.shape[1]
+    cc = min(c, 1e300)
+    by = np.zeros(3, np.int64)
+    byn = np.zeros(3, np.int64)
+    parts = np.zeros(8)
+    for k in range(n_cand):
+        i = cand[k] // R
+        r = cand[k] % R
+        if A[i, r]:  # abandonment
+            abandoned[i, r] = True
+            A_next[i, r] = False
+            abandoned_at[i, r] = step
+            for g in range(G):
                 grp = agent_groups[i, g]
                 if grp >= 0:
-                    cnt_new[grp, r] += 1
-    # (c) push the changes into the exposure of their contacts; changed agents are stale too
-    if n_changes:
-        for j in range(n):
-            for r in range(R):
-                if N_next[j, r] or abandoned[j, r]:
-                    sg = 1 if N_next[j, r] else -1
-                    mj = m[j, r]
-                    stale[j] = True
-                    for e in range(indptr[j], indptr[j + 1]):
-                        i = indices[e]
-                        s[i, r] += sg * quantised_weight(T[e], mj)
-                        stale[i] = True
-    return n_changes
+                    cnt_ab[grp, r] += 1
+            continue
+        si = s[i, r]
+        wi = w[i, r]
+        # exposure by source role (household, leader, health worker), from the snapshot
+        by[0] = 0
+        by[1] = 0
+        by[2] = 0
+        byn[0] = 0
+        byn[1] = 0
+        byn[2] = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            if A[j, r] or N_prev[j, r]:
+                q = quantised_weight(T[e], m[j, r])
+                if A[j, r]:
+                    by[role[j]] += q
+                if N_prev[j, r]:
+                    byn[role[j]] += q
+        if _crossed(si, wi, theta[i, r], rule):
+            best = 0
+            for b in range(1, 3):
+                if by[b] > by[best]:
+                    best = b
+            ch = best + 1
+        else:
+            parts[0] = ext[i, r]
+            parts[1] = spontaneous
+            wd = np.float64(wi) if wi > 0 else 1.0
+            for b in range(3):
+                parts[2 + b] = imitation * np.float64(by[b]) / wd if imitation > 0 else 0.0
+                parts[5 + b] = cc * (np.float64(byn[b]) / SCALE) if (c > 0.0 and byn[b] > 0) else 0.0
+            total = 0.0
+            for b in range(8):
+                total += parts[b]
+                parts[b] = total
+            v = _u01(z_channel[r], i) * total
+            pick = 0
+            for b in range(8):
+                if parts[b] <= v:
+                    pick += 1
+            if pick > 7:
+                pick = 7
+            ch = _CH_OF_PART[pick]
+        N_next[i, r] = True
+        A_next[i, r] = True
+        cnt_channel[ch, r] += 1
+        if adopted_at[i, r] < 0:
+            adopted_at[i, r] = step
+            channel[i, r] = ch
+        for g in range(G):
+            grp = agent_groups[i, g]
+            if grp >= 0:
+                cnt_new[grp, r] += 1
+
+
+@njit(cache=True)
+def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale, stale_rows, n_stale):
+    """Push each change into its contacts' exposure and mark them and the changed agent stale.
+
+    An adoption adds ``q_ij`` to every contact i, an abandonment subtracts it. Every candidate of
+    :func:`draw_changes` changed state, one way or the other.
+    """
+    R = N_next.shape[1]
+    ns = n_stale[0]
+    for k in range(n_cand):
+        j = cand[k] // R
+        r = cand[k] % R
+        sg = 1 if N_next[j, r] else -1
+        mj = m[j, r]
+        if not stale[j]:
+            stale[j] = True
+            stale_rows[ns] = j
+            ns += 1
+        for e in range(indptr[j], indptr[j + 1]):
+            i = indices[e]
+            s[i, r] += sg * quantised_weight(T[e], mj)
+            if not stale[i]:
+                stale[i] = True
+                stale_rows[ns] = i
+                ns += 1
+    n_stale[0] = ns

@@ -126,7 +126,12 @@ class DiffusionModel(mesa.Model):
         self._touched_flag = np.zeros(self.n if self._c > 0 else 1, np.bool_)
         self._n_touched = np.zeros(1, np.int64)
         self._p_flip = np.zeros(shape)
-        self.stale = np.ones(self.n, np.bool_)
+        # rows whose cached probability of changing state must be recomputed (flags and a list)
+        self.stale = np.zeros(self.n, np.bool_)
+        self._stale_rows = np.zeros(self.n, np.int64)
+        self._n_stale = np.zeros(1, np.int64)
+        self.mark_stale(np.arange(self.n))
+        self._cand = np.zeros(self.n * self.R, np.int64)
         self._next_adopted = np.empty_like(seeded)
         self._next_new = np.empty_like(seeded)
 
@@ -166,29 +171,46 @@ class DiffusionModel(mesa.Model):
         # 1. interventions act
         for iv in self.interventions:
             iv.act(self, t)
-        # 2-3. exposure, adoption and dis-adoption from the snapshot, in one compiled pass
+        # 2. exposure: s is kept exact by pushes (3c); the cascade exposure comes from last step's
+        #    adopters; cached probabilities are refreshed where exposure or parameters changed
         rec = self.recorder
         cnt_new, cnt_ab, cnt_ch = rec.new_counts()
         z = {name: kernels.step_keys(self.streams.keys(name), t) for name in ("adoption", "abandonment", "channel")}
-        T = self.T
+        T, m, c = self.T, self.source_weight, float(self._c)
+        stale = (self.stale, self._stale_rows, self._n_stale)
+        if c > 0:
+            kernels.cascade_exposure(
+                T.indptr, T.indices, T.data, m, self.new, self._s_new,
+                self._touched, self._touched_flag, self._n_touched, *stale,
+            )  # fmt: skip
+        rates = (float(beh.spontaneous), float(beh.imitation), c)
+        kernels.refresh_probabilities(
+            self.adopted, self._s, self._w, self.threshold, self.external, self.abandon_multiplier, self._s_new,
+            self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
+            self._p_flip, *stale,
+        )  # fmt: skip
+        # 3a-b. adoption and dis-adoption drawn from the snapshot; the agents that change resolved
+        n_cand = kernels.draw_changes(self._p_flip, self.adopted, z["adoption"], z["abandonment"], self._cand)
         np.copyto(self._next_adopted, self.adopted)
         self._next_new.fill(False)
         self.abandoned.fill(False)
-        kernels.step_kernel(
-            T.indptr, T.indices, T.data, self.source_weight, self.source_role, self.threshold,
-            self.external, self.abandon_multiplier,
-            self.adopted, self.new, self._s, self._w, self._s_new,
-            self._touched, self._touched_flag, self._n_touched, self._p_flip, self.stale,
-            self._rule_code, float(beh.spontaneous), float(beh.imitation), float(self._c),
-            float(beh.abandonment.rate), float(beh.abandonment.peer_support),
-            z["adoption"], z["abandonment"], z["channel"], rec.agent_groups, t,
+        kernels.resolve_changes(
+            self._cand, n_cand, T.indptr, T.indices, T.data, m, self.source_role, self.threshold, self.external,
+            self.adopted, self.new, self._s, self._w, self._rule_code, *rates,
+            z["channel"], rec.agent_groups, t,
             self._next_adopted, self._next_new, self.abandoned, self.adopted_at, self.channel, self.abandoned_at,
             cnt_new, cnt_ab, cnt_ch,
         )  # fmt: skip
+        # 3c. the changes enter the exposure of the contacts (s now describes the next state)
+        kernels.push_changes(self._cand, n_cand, T.indptr, T.indices, T.data, m, self._next_new, self._s, *stale)
         self.adopted, self._next_adopted = self._next_adopted, self.adopted
         self.new, self._next_new = self._next_new, self.new
         # 4. record
         rec.record(t, cnt_new, cnt_ab, cnt_ch)
+
+    def mark_stale(self, rows: np.ndarray) -> None:
+        """Tell the step that these agents' parameters changed (an intervention calls this)."""
+        kernels.mark_stale(np.asarray(rows, dtype=np.int64), self.stale, self._stale_rows, self._n_stale)
 
     @property
     def exposure(self) -> np.ndarray:

@@ -38,8 +38,10 @@ def run(scenario: Scenario, seed: int = 0, *, replicates: Sequence[int] = (0,), 
 
 
 def write_frame(frame: pd.DataFrame, parquet_path: Path | None, csv_path: Path | None) -> None:
-    """Write a frame as Parquet and/or CSV through Arrow (fast at millions of rows; categoricals
-    stay dictionary-encoded in Parquet and become plain text in CSV).
+    """Write a frame as Parquet and/or CSV through Arrow.
+
+    Arrow is fast at millions of rows; categoricals stay dictionary-encoded in Parquet and become
+    plain text in CSV.
     """
     table = pa.Table.from_pandas(frame, preserve_index=False)
     if parquet_path is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
 
 from diffusion_sim.scenario.schema import LAYERS
 
@@ -74,28 +75,93 @@ class LayeredNetwork:
         return g
 
 
+@njit(cache=True)
+def _undirected_to_csr(n, src, dst, val):
+    """Symmetric CSR from undirected entries, each row sorted by column.
+
+    Repeats of a pair are summed in input order (so ties of one pair in several layers add up in
+    layer order); zeros are dropped. Memory: the output plus one row's worth of scratch.
+    """
+    m = len(src)
+    indptr = np.zeros(n + 1, np.int64)
+    for k in range(m):
+        indptr[src[k] + 1] += 1
+        indptr[dst[k] + 1] += 1
+    for i in range(n):
+        indptr[i + 1] += indptr[i]
+    cols = np.empty(2 * m, np.int32)
+    vals = np.empty(2 * m, np.float64)
+    pos = indptr[:-1].copy()
+    for k in range(m):  # rows filled in input order
+        a = src[k]
+        b = dst[k]
+        cols[pos[a]] = b
+        vals[pos[a]] = val[k]
+        pos[a] += 1
+        cols[pos[b]] = a
+        vals[pos[b]] = val[k]
+        pos[b] += 1
+    out = 0
+    start = 0
+    for i in range(n):
+        end = indptr[i + 1]
+        length = end - start
+        # stable sort of the row by column: insertion sort for short rows, merge sort for long ones
+        if length > 32:
+            order = np.argsort(cols[start:end], kind="mergesort")
+            c_sorted = cols[start:end][order]
+            v_sorted = vals[start:end][order]
+            cols[start:end] = c_sorted
+            vals[start:end] = v_sorted
+        else:
+            for k in range(start + 1, end):
+                c = cols[k]
+                v = vals[k]
+                h = k - 1
+                while h >= start and cols[h] > c:
+                    cols[h + 1] = cols[h]
+                    vals[h + 1] = vals[h]
+                    h -= 1
+                cols[h + 1] = c
+                vals[h + 1] = v
+        # merge repeated columns (summing in input order), drop zeros
+        k = start
+        while k < end:
+            c = cols[k]
+            acc = vals[k]
+            k += 1
+            while k < end and cols[k] == c:
+                acc += vals[k]
+                k += 1
+            if acc != 0.0:
+                cols[out] = c
+                vals[out] = acc
+                out += 1
+        start = end
+        indptr[i + 1] = out
+    return indptr, cols[:out], vals[:out]
+
+
 def influence_matrix(net: LayeredNetwork, layer_weights: dict[str, float], source_weight: np.ndarray) -> sp.csr_matrix:
     """Influence matrix ``W[i, j] = source_weight[j] * sum_l layer_weight[l] * tie_weight_l(i, j)``.
 
     Row i says how much each contact j counts in i's exposure. Layers with zero weight, and
     disabled layers (absent from ``net.layers``), contribute nothing. Ties of the same pair in
-    several layers add up.
+    several layers add up, in layer order. With ``source_weight`` all ones this is the symmetric
+    tie-weight matrix ``T``.
     """
-    rows, cols, vals = [], [], []
+    src, dst, val = [], [], []
     for name, e in net.layers.items():
         lw = float(layer_weights.get(name, 0.0))
         if lw == 0.0 or len(e) == 0:
             continue
-        w = e.weight.astype(np.float64) * lw
-        rows += [e.src, e.dst]
-        cols += [e.dst, e.src]
-        vals += [w * source_weight[e.dst], w * source_weight[e.src]]
-    if not rows:
+        src.append(e.src.astype(np.int32, copy=False))
+        dst.append(e.dst.astype(np.int32, copy=False))
+        val.append(e.weight.astype(np.float64) * lw)
+    if not src:
         return sp.csr_matrix((net.n, net.n), dtype=np.float64)
-    r = np.concatenate(rows)
-    c = np.concatenate(cols)
-    v = np.concatenate(vals)
-    m = sp.csr_matrix((v, (r, c)), shape=(net.n, net.n))
-    m.sum_duplicates()
-    m.eliminate_zeros()
-    return m
+    indptr, cols, vals = _undirected_to_csr(net.n, np.concatenate(src), np.concatenate(dst), np.concatenate(val))
+    T = sp.csr_matrix((vals, cols, indptr), shape=(net.n, net.n))
+    if np.all(source_weight == 1.0):
+        return T
+    return sp.csr_matrix((T.data * source_weight[T.indices], T.indices, T.indptr), shape=T.shape)
