@@ -70,8 +70,8 @@ class CommunityAgent(mesa.Agent):
     @property
     def exposure(self) -> float:
         """Weighted share of this agent's contacts who have adopted."""
-        w = self.model._w[self.index, 0]
-        return float(self.model._s[self.index, 0] / w) if w > 0 else 0.0
+        w = self.model._w[0, self.index]
+        return float(self.model._s[0, self.index] / w) if w > 0 else 0.0
 
     def contacts(self) -> list[CommunityAgent]:
         """Agents this one is tied to in any layer that carries influence."""

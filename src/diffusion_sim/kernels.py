@@ -114,20 +114,20 @@ def uniforms(z, agents):
 
 @njit(cache=True)
 def exposure_full(indptr, indices, T, m, A, s, w):
-    """Whole-graph exposure: ``s[i, r] = sum_j q_ij(r) A[j, r]`` and ``w[i, r] = sum_j q_ij(r)``."""
-    n, R = A.shape
+    """Whole-graph exposure: ``s[r, i] = sum_j q_ij(r) A[r, j]`` and ``w[r, i] = sum_j q_ij(r)``."""
+    R, n = A.shape
     for i in range(n):
         for r in range(R):
-            s[i, r] = 0
-            w[i, r] = 0
+            s[r, i] = 0
+            w[r, i] = 0
         for k in range(indptr[i], indptr[i + 1]):
             j = indices[k]
             t = T[k]
             for r in range(R):
-                q = quantised_weight(t, m[j, r])
-                w[i, r] += q
-                if A[j, r]:
-                    s[i, r] += q
+                q = quantised_weight(t, m[r, j])
+                w[r, i] += q
+                if A[r, j]:
+                    s[r, i] += q
 
 
 # Helpers below take scalars only: a numba function that takes arrays pays atomic reference counting
@@ -168,15 +168,20 @@ def _crossed(si, wi, th, rule):
 
 
 @njit(cache=True)
-def mark_stale(rows, stale, stale_rows, n_stale):
-    """Mark rows stale: their cached probabilities are recomputed before the next draw."""
+def mark_stale(rows, stale, stale_list, n_stale):
+    """Mark every replicate of ``rows`` stale: their cached probabilities are recomputed first.
+
+    ``stale`` is (R, N); ``stale_list`` holds flat indices ``r * n + i``.
+    """
+    R, n = stale.shape
     ns = n_stale[0]
     for k in range(len(rows)):
         i = rows[k]
-        if not stale[i]:
-            stale[i] = True
-            stale_rows[ns] = i
-            ns += 1
+        for r in range(R):
+            if not stale[r, i]:
+                stale[r, i] = True
+                stale_list[ns] = r * n + i
+                ns += 1
     n_stale[0] = ns
 
 
@@ -184,33 +189,34 @@ def mark_stale(rows, stale, stale_rows, n_stale):
 def cascade_exposure(
     indptr, indices, T, m, N_prev, s_new, touched, touched_flag, n_touched, stale, stale_rows, n_stale
 ):
-    """Cascade exposure ``s_new[i, r] = sum_j q_ij N_prev[j, r]`` from last step's new adopters.
+    """Cascade exposure ``s_new[r, i] = sum_j q_ij N_prev[r, j]`` from last step's new adopters.
 
     Clears the rows set last step (``touched[:n_touched[0]]``, flagged in ``touched_flag``), pushes
     from every new adopter, and marks every changed row stale.
     """
-    n, R = N_prev.shape
+    R, n = N_prev.shape
     ns = n_stale[0]
     for k in range(n_touched[0]):
         i = touched[k]
         for r in range(R):
-            s_new[i, r] = 0
+            if s_new[r, i] != 0:
+                s_new[r, i] = 0
+                if not stale[r, i]:
+                    stale[r, i] = True
+                    stale_rows[ns] = r * n + i
+                    ns += 1
         touched_flag[i] = False
-        if not stale[i]:
-            stale[i] = True
-            stale_rows[ns] = i
-            ns += 1
     nt = 0
     for j in range(n):
         for r in range(R):
-            if N_prev[j, r]:
-                mj = m[j, r]
+            if N_prev[r, j]:
+                mj = m[r, j]
                 for e in range(indptr[j], indptr[j + 1]):
                     i = indices[e]
-                    s_new[i, r] += quantised_weight(T[e], mj)
-                    if not stale[i]:
-                        stale[i] = True
-                        stale_rows[ns] = i
+                    s_new[r, i] += quantised_weight(T[e], mj)
+                    if not stale[r, i]:
+                        stale[r, i] = True
+                        stale_rows[ns] = r * n + i
                         ns += 1
                     if not touched_flag[i]:
                         touched_flag[i] = True
@@ -225,19 +231,22 @@ def refresh_probabilities(
     A, s, w, theta, ext, drop_mult, s_new, rule, spontaneous, imitation, c, ab_rate, ab_support,
     p_flip, stale, stale_rows, n_stale,
 ):  # fmt: skip
-    """Recompute the cached probability of changing state of every stale row; returns their number."""
-    R = A.shape[1]
+    """Recompute the cached probability of changing state of every stale (agent, replicate) pair.
+
+    Returns their number.
+    """
+    R, n = A.shape
     count = n_stale[0]
     cascade = c > 0.0
     for k in range(count):
-        i = stale_rows[k]
-        for r in range(R):
-            sn = s_new[i, r] if cascade else 0
-            p_flip[i, r] = _flip_probability(
-                A[i, r], s[i, r], w[i, r], theta[i, r], ext[i, r], drop_mult[i, r], sn,
-                rule, spontaneous, imitation, c, ab_rate, ab_support,
-            )  # fmt: skip
-        stale[i] = False
+        r = stale_rows[k] // n
+        i = stale_rows[k] % n
+        sn = s_new[r, i] if cascade else 0
+        p_flip[r, i] = _flip_probability(
+            A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn,
+            rule, spontaneous, imitation, c, ab_rate, ab_support,
+        )  # fmt: skip
+        stale[r, i] = False
     n_stale[0] = 0
     return count
 
@@ -246,21 +255,21 @@ def refresh_probabilities(
 def draw_changes(p_flip, A, z_adopt, z_abandon, cand):
     """Every (agent, replicate) draws against its cached probability of changing state.
 
-    Writes the flat indices ``i * R + r`` of those whose draw falls below it into ``cand`` and
+    Writes the flat indices ``r * n + i`` of those whose draw falls below it into ``cand`` and
     returns their number. This is the only pass over every agent, so it does nothing else.
     """
-    n, R = A.shape
+    R, n = A.shape
     nc = 0
-    for i in range(n):
-        for r in range(R):
-            pf = p_flip[i, r]
+    for r in range(R):
+        for i in range(n):
+            pf = p_flip[r, i]
             if pf <= 0.0:
                 continue
             zr = z_adopt[r]
-            if A[i, r]:
+            if A[r, i]:
                 zr = z_abandon[r]
             if _u01(zr, i) < pf:
-                cand[nc] = i * R + r
+                cand[nc] = r * n + i
                 nc += 1
     return nc
 
@@ -278,26 +287,26 @@ def resolve_changes(
     ``N_prev``, ``s``, ``w``); writes ``A_next`` (which must arrive as a copy of ``A``), ``N_next``
     and ``abandoned`` (which must arrive all False), the per-agent records and per-group counts.
     """
-    R = A.shape[1]
+    R, n = A.shape
     G = agent_groups.shape[1]
     cc = min(c, 1e300)
     by = np.zeros(3, np.int64)
     byn = np.zeros(3, np.int64)
     parts = np.zeros(8)
     for k in range(n_cand):
-        i = cand[k] // R
-        r = cand[k] % R
-        if A[i, r]:  # abandonment
-            abandoned[i, r] = True
-            A_next[i, r] = False
-            abandoned_at[i, r] = step
+        r = cand[k] // n
+        i = cand[k] % n
+        if A[r, i]:  # abandonment
+            abandoned[r, i] = True
+            A_next[r, i] = False
+            abandoned_at[r, i] = step
             for g in range(G):
                 grp = agent_groups[i, g]
                 if grp >= 0:
                     cnt_ab[grp, r] += 1
             continue
-        si = s[i, r]
-        wi = w[i, r]
+        si = s[r, i]
+        wi = w[r, i]
         # exposure by source role (household, leader, health worker), from the snapshot
         by[0] = 0
         by[1] = 0
@@ -307,20 +316,20 @@ def resolve_changes(
         byn[2] = 0
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
-            if A[j, r] or N_prev[j, r]:
-                q = quantised_weight(T[e], m[j, r])
-                if A[j, r]:
+            if A[r, j] or N_prev[r, j]:
+                q = quantised_weight(T[e], m[r, j])
+                if A[r, j]:
                     by[role[j]] += q
-                if N_prev[j, r]:
+                if N_prev[r, j]:
                     byn[role[j]] += q
-        if _crossed(si, wi, theta[i, r], rule):
+        if _crossed(si, wi, theta[r, i], rule):
             best = 0
             for b in range(1, 3):
                 if by[b] > by[best]:
                     best = b
             ch = best + 1
         else:
-            parts[0] = ext[i, r]
+            parts[0] = ext[r, i]
             parts[1] = spontaneous
             wd = np.float64(wi) if wi > 0 else 1.0
             for b in range(3):
@@ -338,12 +347,12 @@ def resolve_changes(
             if pick > 7:
                 pick = 7
             ch = _CH_OF_PART[pick]
-        N_next[i, r] = True
-        A_next[i, r] = True
+        N_next[r, i] = True
+        A_next[r, i] = True
         cnt_channel[ch, r] += 1
-        if adopted_at[i, r] < 0:
-            adopted_at[i, r] = step
-            channel[i, r] = ch
+        if adopted_at[r, i] < 0:
+            adopted_at[r, i] = step
+            channel[r, i] = ch
         for g in range(G):
             grp = agent_groups[i, g]
             if grp >= 0:
@@ -357,22 +366,22 @@ def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale, stale_ro
     An adoption adds ``q_ij`` to every contact i, an abandonment subtracts it. Every candidate of
     :func:`draw_changes` changed state, one way or the other.
     """
-    R = N_next.shape[1]
+    R, n = N_next.shape
     ns = n_stale[0]
     for k in range(n_cand):
-        j = cand[k] // R
-        r = cand[k] % R
-        sg = 1 if N_next[j, r] else -1
-        mj = m[j, r]
-        if not stale[j]:
-            stale[j] = True
-            stale_rows[ns] = j
+        r = cand[k] // n
+        j = cand[k] % n
+        sg = 1 if N_next[r, j] else -1
+        mj = m[r, j]
+        if not stale[r, j]:
+            stale[r, j] = True
+            stale_rows[ns] = r * n + j
             ns += 1
         for e in range(indptr[j], indptr[j + 1]):
             i = indices[e]
-            s[i, r] += sg * quantised_weight(T[e], mj)
-            if not stale[i]:
-                stale[i] = True
-                stale_rows[ns] = i
+            s[r, i] += sg * quantised_weight(T[e], mj)
+            if not stale[r, i]:
+                stale[r, i] = True
+                stale_rows[ns] = r * n + i
                 ns += 1
     n_stale[0] = ns

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import mesa
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import ndtri
 
 from diffusion_sim import behaviour as bh
 from diffusion_sim import kernels
@@ -79,7 +80,6 @@ class DiffusionModel(mesa.Model):
         layer_weights = {name: getattr(self.params.network, name).weight for name in LAYERS}
         # T: symmetric tie weights (layer weight x tie weight, summed over layers); m: source weights
         self.T = influence_matrix(self.community.network, layer_weights, np.ones(self.n))
-        self.source_weight = np.repeat(influence[:, None], self.R, axis=1)
         self.source_role = pop.role.astype(np.int64)
 
         beh = self.params.behaviour
@@ -88,52 +88,51 @@ class DiffusionModel(mesa.Model):
         self._c = bh.cascade_coefficient(beh.cascade_probability)
         kernels.configure_threads()
 
+        # State lives in (R, N) arrays, one contiguous row per replicate (the kernels' layout: an
+        # agent's contacts are near it in index, so their entries share cache lines); the public
+        # attributes (adopted, threshold, ...) are (N, R) views of them.
+        R, n = self.R, self.n
+        ids = np.arange(n)
         # thresholds: normal(mean, sd) per agent type, one draw per agent and replicate
         mean = np.array([r.threshold.mean for r in roles])[atype]
         sd = np.array([r.threshold.sd for r in roles])[atype]
-        ids = np.arange(self.n)
-        u = self.streams.uniform("threshold", 0, ids)
-        from scipy.special import ndtri
-
-        z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
-        theta = mean[:, None] + sd[:, None] * z
-        theta = np.maximum(theta, 0.0)
+        z = ndtri(np.clip(self.streams.uniform("threshold", 0, ids).T, 1e-12, 1 - 1e-12))
+        theta = np.maximum(mean[None, :] + sd[None, :] * z, 0.0)
         if self._rule == "fractional":
             theta = np.minimum(theta, 1.0)
-        self.threshold = theta
-
+        self._theta = np.ascontiguousarray(theta)
         # seeds: each agent adopts at step 0 with its type's initial-adoption probability
         p0 = np.array([r.initial_adoption for r in roles])[atype]
-        seeded = self.streams.uniform("seeding", 0, ids) < p0[:, None]
-        self.adopted = seeded.copy()
-        self.new = seeded.copy()
-        self.abandoned = np.zeros_like(seeded)
-        self.adopted_at = np.where(seeded, 0, -1).astype(np.int32)
-        self.channel = np.where(seeded, bh.SEED, -1).astype(np.int8)
-        self.abandoned_at = np.full((self.n, self.R), -1, np.int32)
-        # per-agent hazards an intervention may change (then mark the rows stale)
-        self.external = np.full((self.n, self.R), float(beh.external))
-        self.abandon_multiplier = np.ones((self.n, self.R))
-        # exact integer exposure of every row and the total integer weight of its contacts
-        shape = (self.n, self.R)
-        self._s = np.zeros(shape, np.int64)
-        self._w = np.zeros(shape, np.int64)
-        kernels.exposure_full(
-            self.T.indptr, self.T.indices, self.T.data, self.source_weight, self.adopted, self._s, self._w
-        )
-        self._s_new = np.zeros(shape if self._c > 0 else (1, self.R), np.int64)
-        self._touched = np.zeros(self.n if self._c > 0 else 1, np.int64)
-        self._touched_flag = np.zeros(self.n if self._c > 0 else 1, np.bool_)
+        seeded = np.ascontiguousarray(self.streams.uniform("seeding", 0, ids).T < p0[None, :])
+        self._A = seeded.copy()
+        self._N = seeded.copy()  # adopted during the last step (seeds: step 0)
+        self._ab = np.zeros_like(seeded)
+        self._adopted_at = np.where(seeded, 0, -1).astype(np.int32)
+        self._channel = np.where(seeded, bh.SEED, -1).astype(np.int8)
+        self._abandoned_at = np.full((R, n), -1, np.int32)
+        # per-agent parameters an intervention may change (then it calls mark_stale)
+        self._m = np.ascontiguousarray(np.broadcast_to(influence[None, :], (R, n)))
+        self._ext = np.full((R, n), float(beh.external))
+        self._drop = np.ones((R, n))
+        # exact integer exposure of every agent and the total integer weight of its contacts
+        self._s = np.zeros((R, n), np.int64)
+        self._w = np.zeros((R, n), np.int64)
+        T = self.T
+        kernels.exposure_full(T.indptr, T.indices, T.data, self._m, self._A, self._s, self._w)
+        cascade = self._c > 0
+        self._s_new = np.zeros((R, n) if cascade else (R, 1), np.int64)
+        self._touched = np.zeros(n if cascade else 1, np.int64)
+        self._touched_flag = np.zeros(n if cascade else 1, np.bool_)
         self._n_touched = np.zeros(1, np.int64)
-        self._p_flip = np.zeros(shape)
-        # rows whose cached probability of changing state must be recomputed (flags and a list)
-        self.stale = np.zeros(self.n, np.bool_)
-        self._stale_rows = np.zeros(self.n, np.int64)
+        self._p_flip = np.zeros((R, n))
+        # (replicate, agent) pairs whose cached probability of changing state must be recomputed
+        self._stale = np.zeros((R, n), np.bool_)
+        self._stale_list = np.zeros(n * R, np.int64)
         self._n_stale = np.zeros(1, np.int64)
-        self.mark_stale(np.arange(self.n))
-        self._cand = np.zeros(self.n * self.R, np.int64)
-        self._next_adopted = np.empty_like(seeded)
-        self._next_new = np.empty_like(seeded)
+        self.mark_stale(ids)
+        self._cand = np.zeros(n * R, np.int64)
+        self._A_next = np.empty_like(seeded)
+        self._N_next = np.empty_like(seeded)
 
         self.recorder = Recorder(pop, self.R)
         self.recorder.record_initial(self.adopted, self.channel)
@@ -176,62 +175,76 @@ class DiffusionModel(mesa.Model):
         rec = self.recorder
         cnt_new, cnt_ab, cnt_ch = rec.new_counts()
         z = {name: kernels.step_keys(self.streams.keys(name), t) for name in ("adoption", "abandonment", "channel")}
-        T, m, c = self.T, self.source_weight, float(self._c)
-        stale = (self.stale, self._stale_rows, self._n_stale)
+        T, m, c = self.T, self._m, float(self._c)
+        stale = (self._stale, self._stale_list, self._n_stale)
         if c > 0:
             kernels.cascade_exposure(
-                T.indptr, T.indices, T.data, m, self.new, self._s_new,
+                T.indptr, T.indices, T.data, m, self._N, self._s_new,
                 self._touched, self._touched_flag, self._n_touched, *stale,
             )  # fmt: skip
         rates = (float(beh.spontaneous), float(beh.imitation), c)
         kernels.refresh_probabilities(
-            self.adopted, self._s, self._w, self.threshold, self.external, self.abandon_multiplier, self._s_new,
+            self._A, self._s, self._w, self._theta, self._ext, self._drop, self._s_new,
             self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
             self._p_flip, *stale,
         )  # fmt: skip
         # 3a-b. adoption and dis-adoption drawn from the snapshot; the agents that change resolved
-        n_cand = kernels.draw_changes(self._p_flip, self.adopted, z["adoption"], z["abandonment"], self._cand)
-        np.copyto(self._next_adopted, self.adopted)
-        self._next_new.fill(False)
-        self.abandoned.fill(False)
+        n_cand = kernels.draw_changes(self._p_flip, self._A, z["adoption"], z["abandonment"], self._cand)
+        np.copyto(self._A_next, self._A)
+        self._N_next.fill(False)
+        self._ab.fill(False)
         kernels.resolve_changes(
-            self._cand, n_cand, T.indptr, T.indices, T.data, m, self.source_role, self.threshold, self.external,
-            self.adopted, self.new, self._s, self._w, self._rule_code, *rates,
+            self._cand, n_cand, T.indptr, T.indices, T.data, m, self.source_role, self._theta, self._ext,
+            self._A, self._N, self._s, self._w, self._rule_code, *rates,
             z["channel"], rec.agent_groups, t,
-            self._next_adopted, self._next_new, self.abandoned, self.adopted_at, self.channel, self.abandoned_at,
+            self._A_next, self._N_next, self._ab, self._adopted_at, self._channel, self._abandoned_at,
             cnt_new, cnt_ab, cnt_ch,
         )  # fmt: skip
         # 3c. the changes enter the exposure of the contacts (s now describes the next state)
-        kernels.push_changes(self._cand, n_cand, T.indptr, T.indices, T.data, m, self._next_new, self._s, *stale)
-        self.adopted, self._next_adopted = self._next_adopted, self.adopted
-        self.new, self._next_new = self._next_new, self.new
+        kernels.push_changes(self._cand, n_cand, T.indptr, T.indices, T.data, m, self._N_next, self._s, *stale)
+        self._A, self._A_next = self._A_next, self._A
+        self._N, self._N_next = self._N_next, self._N
         # 4. record
         rec.record(t, cnt_new, cnt_ab, cnt_ch)
 
     def mark_stale(self, rows: np.ndarray) -> None:
         """Tell the step that these agents' parameters changed (an intervention calls this)."""
-        kernels.mark_stale(np.asarray(rows, dtype=np.int64), self.stale, self._stale_rows, self._n_stale)
+        kernels.mark_stale(np.asarray(rows, dtype=np.int64), self._stale, self._stale_list, self._n_stale)
+
+    # ---- (N, R) views of the state: row i is agent i, column r replicate r
+    adopted = property(lambda self: self._A.T, doc="Whether each agent practises the behaviour (N, R).")
+    new = property(lambda self: self._N.T, doc="Agents who adopted during the last step (N, R).")
+    abandoned = property(lambda self: self._ab.T, doc="Agents who gave up during the last step (N, R).")
+    adopted_at = property(lambda self: self._adopted_at.T, doc="Step of first adoption, -1 if never (N, R).")
+    channel = property(lambda self: self._channel.T, doc="Channel code of first adoption, -1 if never (N, R).")
+    abandoned_at = property(lambda self: self._abandoned_at.T, doc="Step of last abandonment, -1 if never (N, R).")
+    threshold = property(lambda self: self._theta.T, doc="Adoption thresholds (N, R).")
+    external = property(lambda self: self._ext.T, doc="External (media) hazard per step of each agent (N, R).")
+    abandon_multiplier = property(
+        lambda self: self._drop.T, doc="Multiplier of each agent's abandonment hazard (N, R)."
+    )
+    source_weight = property(lambda self: self._m.T, doc="Source weight m = influence x trust of each agent (N, R).")
 
     @property
     def exposure(self) -> np.ndarray:
         """Weighted exposure ``s = W A`` of the current state, in units of a unit tie (N, R)."""
-        return self._s / kernels.SCALE
+        return self._s.T / kernels.SCALE
 
     @property
     def total_weight(self) -> np.ndarray:
         """Total influence ``w = sum_j W[i, j]`` of each agent's contacts (N, R)."""
-        return self._w / kernels.SCALE
+        return self._w.T / kernels.SCALE
 
     @property
     def exposure_share(self) -> np.ndarray:
         """Weighted share ``x = s / w`` of contacts who have adopted, in the current state (N, R)."""
-        w = self._w
-        return np.where(w > 0, self._s / np.where(w > 0, w, 1), 0.0)
+        s, w = self._s.T, self._w.T
+        return np.where(w > 0, s / np.where(w > 0, w, 1), 0.0)
 
     @property
     def W(self) -> sp.csr_matrix:
         """Influence matrix ``W[i, j] = T[i, j] * m_j`` of replicate 0 (for inspection; the step uses integers)."""
-        return self.T @ sp.diags(self.source_weight[:, 0]) if self.n else self.T
+        return self.T @ sp.diags(self._m[0]) if self.n else self.T
 
     # ------------------------------------------------------------------ results
     def coverage(self, column: int = 0) -> float:
