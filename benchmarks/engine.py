@@ -197,14 +197,15 @@ def measure_reference(households: int, k: int, seed: int) -> dict:
     def run_vectorised():
         model = DiffusionModel(sc, seed, community=community, create_agents=False)
         times, _ = step_times(model, k)
-        return model.adopted[:, 0].copy(), sum(times) / k
+        return model.adopted[:, 0].copy(), times
 
     _, t_warmup = timed(lambda: DiffusionModel(sc, seed, community=community, create_agents=False).step())
-    adopted_before, vec_before = run_vectorised()
+    adopted_before, vec_before_times = run_vectorised()
     ref, t_ref_init = timed(ReferenceModel, sc, seed, community=community)
     ref_times, _ = step_times_reference(ref, k)
     ref_adopted = ref.state()["adopted"]
-    adopted_after, vec_after = run_vectorised()
+    adopted_after, vec_after_times = run_vectorised()
+    vec_before, vec_after = sum(vec_before_times) / k, sum(vec_after_times) / k
 
     mismatches = [int(np.count_nonzero(a != ref_adopted)) for a in (adopted_before, adopted_after)]
     vec = (vec_before + vec_after) / 2
@@ -223,6 +224,9 @@ def measure_reference(households: int, k: int, seed: int) -> dict:
         "ratio": ref_step / vec if vec > 0 else float("inf"),
         "identical": all(np.array_equal(a, ref_adopted) for a in (adopted_before, adopted_after)),
         "mismatched_agents": max(mismatches),
+        "ref_step_times_s": ref_times,
+        "vec_before_step_times_s": vec_before_times,
+        "vec_after_step_times_s": vec_after_times,
         "ref_peak_mb": peak_rss_mb(),
     }
 
@@ -432,8 +436,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_reference(args.ref, args.k, args.seed)))
         return 0
 
-    sizes = int_list(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
-    ref_sizes = int_list(args.ref_sizes or (QUICK_REF_SIZES if args.quick else DEFAULT_REF_SIZES))
+    # an empty list ("--sizes ''") skips that part
+    sizes = int_list(args.sizes if args.sizes is not None else (QUICK_SIZES if args.quick else DEFAULT_SIZES))
+    ref_sizes = int_list(
+        args.ref_sizes if args.ref_sizes is not None else (QUICK_REF_SIZES if args.quick else DEFAULT_REF_SIZES)
+    )
     ks = ref_steps_for(ref_sizes, args.ref_steps)
 
     digest = source_digest()
