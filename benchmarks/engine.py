@@ -140,6 +140,7 @@ def measure_size(households: int, steps: int, seed: int) -> dict:
     from diffusion_sim.model import DiffusionModel
     from diffusion_sim.runner import write_result
 
+    source = source_digest()  # of the code just imported
     sc = scenario_for(households, steps)
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
         t_start = time.perf_counter()
@@ -155,7 +156,7 @@ def measure_size(households: int, steps: int, seed: int) -> dict:
     return {
         "households": households,
         "agents": n,
-        "source": source_digest(),
+        "source": source,
         "ties": int(sum(community.network.n_ties().values())),
         "steps": steps,
         "build_s": t_build,
@@ -178,6 +179,17 @@ def measure_size(households: int, steps: int, seed: int) -> dict:
 # --------------------------------------------------------------------------- child: reference comparison
 
 
+def step_times_reference(ref, k: int) -> tuple[list[float], list[int]]:
+    """Step the reference ``k`` times; per-step wall times and new adopters (from its flags)."""
+    times, new = [], []
+    for _ in range(k):
+        t0 = time.perf_counter()
+        ref.step()
+        times.append(time.perf_counter() - t0)
+        new.append(int(sum(ref.new_flags)))
+    return times, new
+
+
 def measure_reference(households: int, k: int, seed: int) -> dict:
     """Time the first ``k`` steps of the per-agent reference and of the vectorised model on one community.
 
@@ -191,6 +203,7 @@ def measure_reference(households: int, k: int, seed: int) -> dict:
     from diffusion_sim.model import DiffusionModel
     from diffusion_sim.reference import ReferenceModel
 
+    source = source_digest()  # of the code just imported
     sc = scenario_for(households, k)
     community = build_community(sc, seed)
 
@@ -213,7 +226,7 @@ def measure_reference(households: int, k: int, seed: int) -> dict:
     return {
         "households": households,
         "agents": community.n,
-        "source": source_digest(),
+        "source": source,
         "k": k,
         "warmup_s": t_warmup,
         "ref_init_s": t_ref_init,
@@ -229,17 +242,6 @@ def measure_reference(households: int, k: int, seed: int) -> dict:
         "vec_after_step_times_s": vec_after_times,
         "ref_peak_mb": peak_rss_mb(),
     }
-
-
-def step_times_reference(ref, k: int) -> tuple[list[float], list[int]]:
-    """Step the reference ``k`` times; per-step wall times and new adopters (from its flags)."""
-    times, new = [], []
-    for _ in range(k):
-        t0 = time.perf_counter()
-        ref.step()
-        times.append(time.perf_counter() - t0)
-        new.append(int(sum(ref.new_flags)))
-    return times, new
 
 
 # --------------------------------------------------------------------------- parent: orchestration
