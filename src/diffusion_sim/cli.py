@@ -94,19 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--replicates", type=_positive_int, default=1, help="replicates run side by side on streams 0..R-1 (default 1)"
     )
     p.add_argument("--out", default="results/default", help="output folder (default results/default)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a parameter by dotted path, e.g. --set community.households=100000 (repeatable)",
-    )
+    _add_set_option(p, "override a parameter by dotted path, e.g. --set community.households=100000 (repeatable)")
     p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_validate(sub)
     _add_schema(sub)
     return parser
+
+
+def _add_set_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    """The repeatable ``--set PATH=VALUE`` option."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help=help_text)
 
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:
@@ -119,14 +117,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML file(s)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a parameter by dotted path in every file before checking it (repeatable)",
-    )
+    _add_set_option(p, "override a parameter by dotted path in every file before checking it (repeatable)")
 
 
 def _add_schema(sub: argparse._SubParsersAction) -> None:
