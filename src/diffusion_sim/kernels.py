@@ -36,10 +36,12 @@ __all__ = [
     "draw_changes",
     "mark_stale",
     "exposure_full",
+    "force_adopt",
     "push_changes",
     "quantised_weight",
     "refresh_probabilities",
     "resolve_changes",
+    "reweight_sources",
     "step_keys",
     "uniforms",
 ]
@@ -135,36 +137,44 @@ def exposure_full(indptr, indices, T, m, A, s, w):
 
 
 @njit(cache=True, inline="always")
-def _flip_probability(a, si, wi, th, ex, dm, sn, rule, spontaneous, imitation, c, ab_rate, ab_support):
-    """Probability that an agent changes state this step (1.0 when its threshold is crossed)."""
+def _flip_probability(a, si, wi, th, ex, dm, sn, xb, mon, rule, spontaneous, imitation, c, ab_rate, ab_support):
+    """Probability that an agent changes state this step (1.0 when its threshold is crossed).
+
+    ``xb`` is an exposure-share boost (a community dialogue the agent attends this step), ``mon``
+    the reduction of abandonment for adopters with at least one adopted contact (peer monitoring).
+    """
     x = np.float64(si) / np.float64(wi) if wi > 0 else 0.0
     if a:
         if ab_rate > 0:
-            return -math.expm1(-ab_rate * dm * (1.0 - ab_support * x))
+            rate = ab_rate * dm
+            if mon > 0.0 and si > 0:
+                rate = rate * (1.0 - mon)
+            return -math.expm1(-rate * (1.0 - ab_support * x))
         return 0.0
-    if rule != 0 and si > 0:
-        if rule == 1:
-            if x >= th:
-                return 1.0
-        elif np.float64(si) / SCALE >= th:
-            return 1.0
+    if _crossed(si, wi, th, xb, rule):
+        return 1.0
+    xe = x + xb
     h = 0.0 + ex
     h = h + spontaneous
     if imitation > 0:
-        h = h + imitation * x
+        h = h + imitation * xe
     if c > 0.0 and sn > 0:
         h = h + c * (np.float64(sn) / SCALE)
     return -math.expm1(-h) if h > 0 else 0.0
 
 
 @njit(cache=True, inline="always")
-def _crossed(si, wi, th, rule):
-    """Whether a non-adopter's threshold is crossed (rule 1 fractional, 2 absolute, 0 none)."""
-    if rule == 0 or si <= 0:
+def _crossed(si, wi, th, xb, rule):
+    """Whether a non-adopter's threshold is crossed (rule 1 fractional, 2 absolute, 0 none).
+
+    The share ``x = s / w`` (plus any boost ``xb``) must reach the threshold, and the agent must
+    have at least one adopted contact or a boost.
+    """
+    if rule == 0 or (si <= 0 and xb <= 0.0):
         return False
     if rule == 1:
-        return (np.float64(si) / np.float64(wi) if wi > 0 else 0.0) >= th
-    return np.float64(si) / SCALE >= th
+        return (np.float64(si) / np.float64(wi) if wi > 0 else 0.0) + xb >= th
+    return np.float64(si) / SCALE + xb * (np.float64(wi) / SCALE) >= th
 
 
 @njit(cache=True)
@@ -228,7 +238,7 @@ def cascade_exposure(
 
 @njit(cache=True)
 def refresh_probabilities(
-    A, s, w, theta, ext, drop_mult, s_new, rule, spontaneous, imitation, c, ab_rate, ab_support,
+    A, s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
     p_flip, stale, stale_rows, n_stale,
 ):  # fmt: skip
     """Recompute the cached probability of changing state of every stale (agent, replicate) pair.
@@ -238,12 +248,14 @@ def refresh_probabilities(
     R, n = A.shape
     count = n_stale[0]
     cascade = c > 0.0
+    boosted = boost.shape[1] == n
     for k in range(count):
         r = stale_rows[k] // n
         i = stale_rows[k] % n
         sn = s_new[r, i] if cascade else 0
+        xb = boost[r, i] if boosted else 0.0
         p_flip[r, i] = _flip_probability(
-            A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn,
+            A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn, xb, mon,
             rule, spontaneous, imitation, c, ab_rate, ab_support,
         )  # fmt: skip
         stale[r, i] = False
@@ -276,7 +288,7 @@ def draw_changes(p_flip, A, z_adopt, z_abandon, cand):
 
 @njit(cache=True)
 def resolve_changes(
-    cand, n_cand, indptr, indices, T, m, role, theta, ext, A, N_prev, s, w, rule, spontaneous, imitation, c,
+    cand, n_cand, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous, imitation, c,
     z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
     cnt_new, cnt_ab, cnt_channel,
 ):  # fmt: skip
@@ -290,6 +302,7 @@ def resolve_changes(
     R, n = A.shape
     G = agent_groups.shape[1]
     cc = min(c, 1e300)
+    boosted = boost.shape[1] == n
     by = np.zeros(3, np.int64)
     byn = np.zeros(3, np.int64)
     parts = np.zeros(8)
@@ -297,6 +310,9 @@ def resolve_changes(
         r = cand[k] // n
         i = cand[k] % n
         if A[r, i]:  # abandonment
+            if N_next[r, i]:  # adopted at the start of this step by an intervention: no change
+                cand[k] = -1
+                continue
             abandoned[r, i] = True
             A_next[r, i] = False
             abandoned_at[r, i] = step
@@ -322,7 +338,8 @@ def resolve_changes(
                     by[role[j]] += q
                 if N_prev[r, j]:
                     byn[role[j]] += q
-        if _crossed(si, wi, theta[r, i], rule):
+        xb = boost[r, i] if boosted else 0.0
+        if _crossed(si, wi, theta[r, i], xb, rule):
             best = 0
             for b in range(1, 3):
                 if by[b] > by[best]:
@@ -335,6 +352,8 @@ def resolve_changes(
             for b in range(3):
                 parts[2 + b] = imitation * np.float64(by[b]) / wd if imitation > 0 else 0.0
                 parts[5 + b] = cc * (np.float64(byn[b]) / SCALE) if (c > 0.0 and byn[b] > 0) else 0.0
+            if imitation > 0 and xb > 0.0:  # a dialogue's boost counts as leader-led imitation
+                parts[3] += imitation * xb
             total = 0.0
             for b in range(8):
                 total += parts[b]
@@ -360,6 +379,78 @@ def resolve_changes(
 
 
 @njit(cache=True)
+def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, N_next, s, adopted_at, channel,
+                cnt_new, cnt_channel, stale, stale_rows, n_stale):  # fmt: skip
+    """Adopt the non-adopters ``(cols[k], rows[k])`` now (an intervention at the start of a step).
+
+    Updates the snapshot ``A`` and pushes their influence, so this step's decisions see them; they
+    count as new adopters of this step through channel ``code``. Returns how many were adopted.
+    """
+    R, n = A.shape
+    G = agent_groups.shape[1]
+    ns = n_stale[0]
+    done = 0
+    for k in range(len(rows)):
+        i = rows[k]
+        r = cols[k]
+        if A[r, i]:
+            continue
+        done += 1
+        A[r, i] = True
+        N_next[r, i] = True
+        cnt_channel[code, r] += 1
+        if adopted_at[r, i] < 0:
+            adopted_at[r, i] = step
+            channel[r, i] = code
+        for g in range(G):
+            grp = agent_groups[i, g]
+            if grp >= 0:
+                cnt_new[grp, r] += 1
+        mi = m[r, i]
+        if not stale[r, i]:
+            stale[r, i] = True
+            stale_rows[ns] = r * n + i
+            ns += 1
+        for e in range(indptr[i], indptr[i + 1]):
+            j = indices[e]
+            s[r, j] += quantised_weight(T[e], mi)
+            if not stale[r, j]:
+                stale[r, j] = True
+                stale_rows[ns] = r * n + j
+                ns += 1
+    n_stale[0] = ns
+    return done
+
+
+@njit(cache=True)
+def reweight_sources(rows, cols, factor, indptr, indices, T, m, A, s, w, stale, stale_rows, n_stale):
+    """Multiply the source weight of ``(cols[k], rows[k])`` by ``factor[k]``.
+
+    Every contact's exposure ``s`` and total weight ``w`` stay exact: the integer differences are
+    pushed.
+    """
+    R, n = A.shape
+    ns = n_stale[0]
+    for k in range(len(rows)):
+        j = rows[k]
+        r = cols[k]
+        old = m[r, j]
+        new = old * factor[k]
+        m[r, j] = new
+        for e in range(indptr[j], indptr[j + 1]):
+            i = indices[e]
+            d = quantised_weight(T[e], new) - quantised_weight(T[e], old)
+            w[r, i] += d
+            if A[r, j]:
+                s[r, i] += d
+            if not stale[r, i]:
+                stale[r, i] = True
+                stale_rows[ns] = r * n + i
+                ns += 1
+    n_stale[0] = ns
+
+
+@njit(cache=True)
 def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale, stale_rows, n_stale):
     """Push each change into its contacts' exposure and mark them and the changed agent stale.
 
@@ -369,6 +460,8 @@ def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale, stale_ro
     R, n = N_next.shape
     ns = n_stale[0]
     for k in range(n_cand):
+        if cand[k] < 0:  # resolved as no change
+            continue
         r = cand[k] // n
         j = cand[k] % n
         sg = 1 if N_next[r, j] else -1

@@ -132,7 +132,10 @@ class DiffusionModel(mesa.Model):
         self.mark_stale(ids)
         self._cand = np.zeros(n * R, np.int64)
         self._A_next = np.empty_like(seeded)
-        self._N_next = np.empty_like(seeded)
+        self._N_next = np.zeros_like(seeded)
+        # exposure-share boost of dialogue attendees ((R, 1) placeholder until a dialogue needs it)
+        self._boost = np.zeros((R, 1))
+        self.monitoring = 0.0  # abandonment reduction for adopters with an adopted contact
 
         self.recorder = Recorder(pop, self.R)
         self.recorder.record_initial(self.adopted, self.channel)
@@ -167,13 +170,16 @@ class DiffusionModel(mesa.Model):
         """Advance one step in the order written in the class docstring."""
         t = self.steps
         beh = self.params.behaviour
-        # 1. interventions act
+        # 1. interventions act (they may adopt agents now, which this step's decisions then see)
+        self._N_next.fill(False)
+        self._ab.fill(False)
+        self._counts = self.recorder.new_counts()
         for iv in self.interventions:
             iv.act(self, t)
         # 2. exposure: s is kept exact by pushes (3c); the cascade exposure comes from last step's
         #    adopters; cached probabilities are refreshed where exposure or parameters changed
         rec = self.recorder
-        cnt_new, cnt_ab, cnt_ch = rec.new_counts()
+        cnt_new, cnt_ab, cnt_ch = self._counts
         z = {name: kernels.step_keys(self.streams.keys(name), t) for name in ("adoption", "abandonment", "channel")}
         T, m, c = self.T, self._m, float(self._c)
         stale = (self._stale, self._stale_list, self._n_stale)
@@ -184,17 +190,15 @@ class DiffusionModel(mesa.Model):
             )  # fmt: skip
         rates = (float(beh.spontaneous), float(beh.imitation), c)
         kernels.refresh_probabilities(
-            self._A, self._s, self._w, self._theta, self._ext, self._drop, self._s_new,
+            self._A, self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
             self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
             self._p_flip, *stale,
         )  # fmt: skip
         # 3a-b. adoption and dis-adoption drawn from the snapshot; the agents that change resolved
         n_cand = kernels.draw_changes(self._p_flip, self._A, z["adoption"], z["abandonment"], self._cand)
         np.copyto(self._A_next, self._A)
-        self._N_next.fill(False)
-        self._ab.fill(False)
         kernels.resolve_changes(
-            self._cand, n_cand, T.indptr, T.indices, T.data, m, self.source_role, self._theta, self._ext,
+            self._cand, n_cand, T.indptr, T.indices, T.data, m, self.source_role, self._theta, self._ext, self._boost,
             self._A, self._N, self._s, self._w, self._rule_code, *rates,
             z["channel"], rec.agent_groups, t,
             self._A_next, self._N_next, self._ab, self._adopted_at, self._channel, self._abandoned_at,
@@ -206,6 +210,68 @@ class DiffusionModel(mesa.Model):
         self._N, self._N_next = self._N_next, self._N
         # 4. record
         rec.record(t, cnt_new, cnt_ab, cnt_ch)
+
+    # ---- what interventions may do; each keeps the exposures exact and marks what changed
+    def adopt(self, agents: np.ndarray, columns: np.ndarray, channel: int) -> int:
+        """Make non-adopters adopt now (at the start of this step) through ``channel``.
+
+        ``agents[k]`` adopts in replicate column ``columns[k]``; agents already adopted are left
+        alone. Returns how many adopted. Only valid while a step runs (from ``act``).
+        """
+        T = self.T
+        cnt_new, _, cnt_ch = self._counts
+        return int(
+            kernels.force_adopt(
+                np.asarray(agents, np.int64),
+                np.asarray(columns, np.int64),
+                int(channel),
+                T.indptr,
+                T.indices,
+                T.data,
+                self._m,
+                self.recorder.agent_groups,
+                self.steps,
+                self._A,
+                self._N_next,
+                self._s,
+                self._adopted_at,
+                self._channel,
+                cnt_new,
+                cnt_ch,
+                self._stale,
+                self._stale_list,
+                self._n_stale,
+            )  # fmt: skip
+        )
+
+    def scale_influence(self, agents: np.ndarray, columns: np.ndarray, factor: float | np.ndarray) -> None:
+        """Multiply the source weight (influence x trust) of ``agents[k]`` in column ``columns[k]``."""
+        agents = np.asarray(agents, np.int64)
+        f = np.broadcast_to(np.asarray(factor, np.float64), agents.shape).copy()
+        T = self.T
+        kernels.reweight_sources(
+            agents, np.asarray(columns, np.int64), f, T.indptr, T.indices, T.data,
+            self._m, self._A, self._s, self._w, self._stale, self._stale_list, self._n_stale,
+        )  # fmt: skip
+
+    def set_boost(self, boost: np.ndarray | None) -> None:
+        """Set (or clear, with None) the exposure-share boost of every (agent, replicate), (N, R)."""
+        if boost is None:
+            if self._boost.shape[1] == self.n:
+                rows = np.flatnonzero((self._boost != 0).any(axis=0))
+                self._boost = np.zeros((self.R, 1))
+                self.mark_stale(rows)
+            return
+        new = np.ascontiguousarray(np.asarray(boost, np.float64).T)
+        old = self._boost if self._boost.shape[1] == self.n else np.zeros_like(new)
+        self._boost = new
+        self.mark_stale(np.flatnonzero((new != old).any(axis=0)))
+
+    def set_monitoring(self, reduction: float) -> None:
+        """Peer monitoring: adopters with an adopted contact abandon at ``(1 - reduction)`` the rate."""
+        if reduction != self.monitoring:
+            self.monitoring = float(reduction)
+            self.mark_stale(np.arange(self.n))
 
     def mark_stale(self, rows: np.ndarray) -> None:
         """Tell the step that these agents' parameters changed (an intervention calls this)."""
