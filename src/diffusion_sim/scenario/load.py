@@ -114,13 +114,79 @@ def _without_none(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def _model_at(path: list[Any] | tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class of the section at a dotted path (``[]``: :class:`Scenario`), if there is one."""
+def _list_item_models(annotation: Any) -> dict[str, type[BaseModel]] | None:
+    """The item models of a ``list[X]`` field, by their ``type`` tag (``""`` for a single model).
+
+    None for a field that is not a list of models.
+    """
+    if typing.get_origin(annotation) is not list:
+        return None
+    (item,) = typing.get_args(annotation)
+    if typing.get_origin(item) is typing.Annotated:
+        item = typing.get_args(item)[0]
+    members = typing.get_args(item) if typing.get_origin(item) in (typing.Union, types.UnionType) else (item,)
+    out: dict[str, type[BaseModel]] = {}
+    for m in members:
+        if isinstance(m, type) and issubclass(m, BaseModel):
+            tag = m.model_fields["type"].annotation if "type" in m.model_fields else None
+            out[typing.get_args(tag)[0] if tag is not None else ""] = m
+    return out or None
+
+
+def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error location without the union tags it inserts after list indices.
+
+    ``interventions.0.home_visits.visits`` becomes ``interventions.0.visits``.
+    """
+    out: list[Any] = []
     model: type[BaseModel] | None = Scenario
+    items: dict[str, type[BaseModel]] | None = None
+    k = 0
+    while k < len(loc):
+        part = loc[k]
+        out.append(part)
+        if items is not None and isinstance(part, int):
+            nxt = loc[k + 1] if k + 1 < len(loc) else None
+            if nxt in items and nxt != "":
+                model, k = items[nxt], k + 1  # skip the tag
+            else:
+                model = items.get("")
+            items = None
+        elif model is not None and isinstance(part, str) and part in model.model_fields:
+            ann = model.model_fields[part].annotation
+            items = _list_item_models(ann)
+            model = _submodel(ann)
+        else:
+            model, items = None, None
+        k += 1
+    return tuple(out)
+
+
+def _model_at(path: list[Any] | tuple[Any, ...], data: Any = None) -> type[BaseModel] | None:
+    """The model class of the section at a dotted path (``[]``: :class:`Scenario`), if there is one.
+
+    List items (``interventions.0``) are resolved by their ``type`` when ``data`` (the mapping
+    being validated) is given, else only when the list holds a single model.
+    """
+    model: type[BaseModel] | None = Scenario
+    items: dict[str, type[BaseModel]] | None = None
+    node = data
     for part in path:
+        if items is not None:
+            try:
+                index = int(part)
+                node = node[index] if isinstance(node, list) else None
+            except (ValueError, IndexError, TypeError):
+                return None
+            tag = node.get("type") if isinstance(node, dict) else None
+            model, items = items.get(tag) if tag is not None else items.get(""), None
+            continue
         if model is None or not isinstance(part, str) or part not in model.model_fields:
             return None
-        model = _submodel(model.model_fields[part].annotation)
+        ann = model.model_fields[part].annotation
+        node = node.get(part) if isinstance(node, dict) else None
+        items = _list_item_models(ann)
+        model = _submodel(ann)
     return model
 
 
@@ -178,10 +244,10 @@ def _located_validator_message(msg: str) -> tuple[tuple[str, ...], str] | None:
     return path, f"{m['why']} (got {m['got']})"
 
 
-def _problem(e: Any) -> tuple[tuple[Any, ...], str]:
+def _problem(e: Any, data: Any = None) -> tuple[tuple[Any, ...], str]:
     """The location and a readable message of one pydantic error (``ErrorDetails``)."""
-    loc, kind, msg = tuple(e["loc"]), e["type"], e["msg"]
-    parent = _model_at(loc[:-1])
+    loc, kind, msg = _strip_tags(tuple(e["loc"])), e["type"], e["msg"]
+    parent = _model_at(loc[:-1], data)
     field = loc[-1] if loc and parent is not None and loc[-1] in parent.model_fields else None
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
@@ -214,13 +280,16 @@ def _origin(loc: tuple[Any, ...], origins: Origins | None) -> tuple[str, int] | 
     return None
 
 
-def format_validation_error(err: ValidationError, source: str, origins: Origins | None = None) -> UserError:
+def format_validation_error(
+    err: ValidationError, source: str, origins: Origins | None = None, data: Any = None
+) -> UserError:
     """One readable message for a pydantic ValidationError: file, line, field path, problem, value given.
 
     Args:
         err: the validation error.
         source: what was validated (a file name, ``--set``); used when a value has no known origin.
         origins: where each value was written (from the file loader), to name the file and line.
+        data: the mapping that was validated (resolves list items such as ``interventions.0``).
 
     Returns:
         The error to raise. With one problem its text is ``FILE: line N: FIELD: PROBLEM``; with
@@ -230,7 +299,7 @@ def format_validation_error(err: ValidationError, source: str, origins: Origins 
     errors = err.errors()
     lines: list[tuple[str, int, str]] = []  # (file, line, "line N: field: problem")
     for e in errors[:MAX_ERRORS]:
-        loc, msg = _problem(e)
+        loc, msg = _problem(e, data)
         where = _origin(loc, origins)
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         file, prefix = (where[0], f"line {where[1]}: ") if where else (source, "")
@@ -238,7 +307,7 @@ def format_validation_error(err: ValidationError, source: str, origins: Origins 
     lines.sort(key=lambda x: (x[0] != source, x[0], x[1]))
     if len(lines) == 1:
         out = UserError(lines[0][2], source=lines[0][0])
-        out.field = ".".join(str(p) for p in _problem(errors[0])[0]) or None
+        out.field = ".".join(str(p) for p in _problem(errors[0], data)[0]) or None
         return out
     body = [f"{file}: {text}" for file, _, text in lines]
     if len(errors) > len(lines):
@@ -261,10 +330,11 @@ def _merge(base: Any, over: Any) -> Any:
 
 def _validate(data: dict[Any, Any], source: str, origins: Origins | None = None) -> Scenario:
     """Merge ``data`` onto the built-in scenario and validate it, raising :class:`UserError`."""
+    merged = _merge(Scenario().model_dump(mode="python"), data)
     try:
-        return Scenario.model_validate(_merge(Scenario().model_dump(mode="python"), data))
+        return Scenario.model_validate(merged)
     except ValidationError as err:
-        raise format_validation_error(err, source, origins) from None
+        raise format_validation_error(err, source, origins, merged) from None
     except RecursionError:
         raise UserError("the scenario is nested too deeply", source=source) from None
 
@@ -662,32 +732,54 @@ def apply_overrides(scenario: Scenario, overrides: list[str] | dict[str, Any], s
     path is an error naming the valid keys at that level.
     """
     items = [parse_override(o) for o in overrides] if isinstance(overrides, list) else list(overrides.items())
-    data = scenario.model_dump(mode="python")
+    data = scenario.model_dump(mode="python", exclude_unset=False)
     for path, value in items:
-        parts = path.split(".")
-        model: type[BaseModel] | None = Scenario
-        node = data
-        for i, part in enumerate(parts):
-            if model is None or part not in model.model_fields:
-                where = ".".join(parts[:i]) or "the top level"
-                valid = ", ".join(model.model_fields) if model is not None else "(none: not a section)"
-                raise UserError(
-                    f"unknown parameter {path!r}: {where} has no key {part!r}; expected one of: {valid}", source=source
-                )
-            if i == len(parts) - 1:
-                node[part] = value
-            else:
-                sub = _submodel(model.model_fields[part].annotation)
-                if sub is None:
-                    raise UserError(
-                        f"unknown parameter {path!r}: {'.'.join(parts[: i + 1])} is a value, not a section",
-                        source=source,
-                    )
-                if node.get(part) is None:
-                    node[part] = {}
-                node = node[part]
-                model = sub
+        _set_path(data, path, value, source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise format_validation_error(err, source) from None
+        raise format_validation_error(err, source, None, data) from None
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
+    """Set ``value`` at dotted ``path`` in a scenario mapping, checking every key against the schema.
+
+    List items are addressed by index (``interventions.0.conversion``) and must exist.
+    """
+    parts = path.split(".")
+    model: type[BaseModel] | None = Scenario
+    node: Any = data
+    for i, part in enumerate(parts):
+        where = ".".join(parts[:i]) or "the top level"
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise UserError(
+                    f"unknown parameter {path!r}: {where} is a list of {len(node)} item(s); "
+                    f"expected an index 0..{len(node) - 1}",
+                    source=source,
+                )
+            item = node[int(part)]
+            model = _model_at(parts[: i + 1], data)
+            if i == len(parts) - 1:
+                node[int(part)] = value
+                return
+            node = item
+            continue
+        if model is None or part not in model.model_fields:
+            valid = ", ".join(model.model_fields) if model is not None else "(none: not a section)"
+            raise UserError(
+                f"unknown parameter {path!r}: {where} has no key {part!r}; expected one of: {valid}", source=source
+            )
+        if i == len(parts) - 1:
+            node[part] = value
+            return
+        ann = model.model_fields[part].annotation
+        sub = _submodel(ann)
+        if sub is None and _list_item_models(ann) is None:
+            raise UserError(
+                f"unknown parameter {path!r}: {'.'.join(parts[: i + 1])} is a value, not a section", source=source
+            )
+        if node.get(part) is None:
+            node[part] = [] if sub is None else {}
+        node = node[part]
+        model = sub
