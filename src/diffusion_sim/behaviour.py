@@ -36,12 +36,42 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["CHANNELS", "SEED", "PEER", "LEADER", "HEALTH_WORKER", "MEDIA", "SPONTANEOUS", "cascade_coefficient"]
+__all__ = [
+    "CHANNELS",
+    "DISTRIBUTION",
+    "HEALTH_WORKER",
+    "HOME_VISIT",
+    "LEADER",
+    "MEDIA",
+    "PEER",
+    "SEED",
+    "SPONTANEOUS",
+    "TRAINING",
+    "VOLUNTEER",
+    "cascade_coefficient",
+]
 
-CHANNELS: tuple[str, ...] = ("seed", "peer", "leader", "health_worker", "media", "spontaneous")
-"""Channels through which an agent adopts, in the order of their codes 0..5."""
+CHANNELS: tuple[str, ...] = (
+    "seed",
+    "peer",
+    "leader",
+    "health_worker",
+    "media",
+    "spontaneous",
+    "training",
+    "home_visit",
+    "distribution",
+    "volunteer",
+)
+"""Channels through which an agent adopts, in the order of their codes 0..9. The first six come from
+the adoption rules (and seeding); the last four are direct conversions by interventions: trained
+leaders themselves, health-worker home visits, community-directed distribution, youth volunteers
+(who also adopt through ``volunteer`` when recruited). Conversations of trained leaders are
+credited to ``leader``; media campaigns to ``media``."""
 
-SEED, PEER, LEADER, HEALTH_WORKER, MEDIA, SPONTANEOUS = range(len(CHANNELS))
+SEED, PEER, LEADER, HEALTH_WORKER, MEDIA, SPONTANEOUS, TRAINING, HOME_VISIT, DISTRIBUTION, VOLUNTEER = range(
+    len(CHANNELS)
+)
 
 
 def cascade_coefficient(p: float) -> float:

@@ -12,6 +12,7 @@ from scipy.special import ndtri
 from diffusion_sim import behaviour as bh
 from diffusion_sim import kernels
 from diffusion_sim.community import Community, build_community
+from diffusion_sim.interventions import build_interventions
 from diffusion_sim.network.graph import influence_matrix
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER
 from diffusion_sim.results import Recorder, RunResult
@@ -36,7 +37,8 @@ class DiffusionModel(mesa.Model):
     Step order (each step reads a snapshot of who has adopted and writes the next one, so agent
     order never matters):
 
-    1. interventions act (none yet in this version; the hook is :attr:`interventions`);
+    1. interventions act, in the order the scenario lists them (:attr:`interventions`); they may
+       adopt agents now (:meth:`adopt`), which this step's decisions then see;
     2. exposure is computed from the snapshot: ``s = W A``, ``x = s / w``, and ``s_new = W N`` for
        the independent cascade (N: adopted in the previous step);
     3. adoption is drawn for non-adopters (threshold crossed, else stochastic channels against the
@@ -72,7 +74,6 @@ class DiffusionModel(mesa.Model):
         pop = self.community.population
         self.n = pop.n
         self.R = self.streams.n_replicates
-        self.interventions: list = []
 
         roles = self.params.roles.by_type()
         atype = pop.agent_type
@@ -98,6 +99,10 @@ class DiffusionModel(mesa.Model):
         sd = np.array([r.threshold.sd for r in roles])[atype]
         z = ndtri(np.clip(self.streams.uniform("threshold", 0, ids).T, 1e-12, 1 - 1e-12))
         theta = np.maximum(mean[None, :] + sd[None, :] * z, 0.0)
+        # sceptics: a share of agents whose threshold is raised
+        scep = beh.scepticism
+        self._sceptic = np.ascontiguousarray(self.streams.uniform("scepticism", 0, ids).T < scep.share)
+        theta = theta + np.where(self._sceptic, scep.threshold_increase, 0.0)
         if self._rule == "fractional":
             theta = np.minimum(theta, 1.0)
         self._theta = np.ascontiguousarray(theta)
@@ -111,7 +116,7 @@ class DiffusionModel(mesa.Model):
         self._channel = np.where(seeded, bh.SEED, -1).astype(np.int8)
         self._abandoned_at = np.full((R, n), -1, np.int32)
         # per-agent parameters an intervention may change (then it calls mark_stale)
-        self._m = np.ascontiguousarray(np.broadcast_to(influence[None, :], (R, n)))
+        self._m = np.repeat(influence[None, :], R, axis=0)
         self._ext = np.full((R, n), float(beh.external))
         self._drop = np.ones((R, n))
         # exact integer exposure of every agent and the total integer weight of its contacts
@@ -137,8 +142,9 @@ class DiffusionModel(mesa.Model):
         self._boost = np.zeros((R, 1))
         self.monitoring = 0.0  # abandonment reduction for adopters with an adopted contact
 
-        self.recorder = Recorder(pop, self.R)
+        self.recorder = Recorder(pop, self.R, [iv.label for iv in self.params.interventions])
         self.recorder.record_initial(self.adopted, self.channel)
+        self.interventions = build_interventions(self)
 
         if create_agents is None:
             create_agents = self.n <= AGENT_OBJECTS_LIMIT and self.R == 1
@@ -174,6 +180,7 @@ class DiffusionModel(mesa.Model):
         self._N_next.fill(False)
         self._ab.fill(False)
         self._counts = self.recorder.new_counts()
+        self._spending = self.recorder.new_spending()
         for iv in self.interventions:
             iv.act(self, t)
         # 2. exposure: s is kept exact by pushes (3c); the cascade exposure comes from last step's
@@ -209,7 +216,7 @@ class DiffusionModel(mesa.Model):
         self._A, self._A_next = self._A_next, self._A
         self._N, self._N_next = self._N_next, self._N
         # 4. record
-        rec.record(t, cnt_new, cnt_ab, cnt_ch)
+        rec.record(t, cnt_new, cnt_ab, cnt_ch, self._spending)
 
     # ---- what interventions may do; each keeps the exposures exact and marks what changed
     def adopt(self, agents: np.ndarray, columns: np.ndarray, channel: int) -> int:
@@ -243,6 +250,24 @@ class DiffusionModel(mesa.Model):
                 self._n_stale,
             )  # fmt: skip
         )
+
+    def spend(
+        self,
+        intervention: int,
+        programme: np.ndarray,
+        community: np.ndarray | None = None,
+        delivered: np.ndarray | None = None,
+    ) -> None:
+        """Book this step's costs of one intervention (per replicate).
+
+        Also what it delivered (visits, people reached...).
+        """
+        cost, comm, units = self._spending
+        cost[intervention] += programme
+        if community is not None:
+            comm[intervention] += community
+        if delivered is not None:
+            units[intervention] += delivered
 
     def scale_influence(self, agents: np.ndarray, columns: np.ndarray, factor: float | np.ndarray) -> None:
         """Multiply the source weight (influence x trust) of ``agents[k]`` in column ``columns[k]``."""
@@ -289,6 +314,7 @@ class DiffusionModel(mesa.Model):
     abandon_multiplier = property(
         lambda self: self._drop.T, doc="Multiplier of each agent's abandonment hazard (N, R)."
     )
+    sceptic = property(lambda self: self._sceptic.T, doc="Sceptical agents, whose threshold was raised (N, R).")
     source_weight = property(lambda self: self._m.T, doc="Source weight m = influence x trust of each agent (N, R).")
 
     @property

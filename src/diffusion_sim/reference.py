@@ -17,14 +17,13 @@ import mesa
 import numpy as np
 from scipy.special import ndtri
 
-from diffusion_sim.behaviour import CHANNELS
 from diffusion_sim.community import Community, build_community
 from diffusion_sim.rng import stream_key, uniform_scalar
 from diffusion_sim.scenario.schema import LAYERS, Scenario
 
 __all__ = ["ReferenceAgent", "ReferenceModel"]
 
-_SEED, _PEER, _LEADER, _HW, _MEDIA, _SPONT = range(len(CHANNELS))
+_SEED, _PEER, _LEADER, _HW, _MEDIA, _SPONT = range(6)  # the rule channels of behaviour.CHANNELS
 SCALE = 2.0**32  # the unit of exposure: one unit tie from a unit-weight source
 _ROLE_CHANNEL = (_PEER, _LEADER, _HW)
 

@@ -82,7 +82,8 @@ class Recorder:
     O(changes), not O(N).
     """
 
-    def __init__(self, pop: Population, R: int):
+    def __init__(self, pop: Population, R: int, interventions: list[str] | None = None):
+        self.interventions = list(interventions or [])
         self.groups = group_labels(pop)
         self.agent_groups = agent_group_index(pop)
         self.population = count_by_group(self.agent_groups, np.ones((pop.n, 1), bool), len(self.groups))[:, 0]
@@ -92,6 +93,14 @@ class Recorder:
         self.new: list[np.ndarray] = []
         self.abandoned: list[np.ndarray] = []
         self.by_channel: list[np.ndarray] = []
+        self.cost: list[np.ndarray] = []
+        self.community_cost: list[np.ndarray] = []
+        self.delivered: list[np.ndarray] = []
+
+    def new_spending(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Zeroed (interventions x R) arrays for one step: programme cost, community cost, units delivered."""
+        shape = (len(self.interventions), self.R)
+        return np.zeros(shape), np.zeros(shape), np.zeros(shape)
 
     def new_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Zeroed count arrays for one step: new adopters and abandonments per group, adoptions per channel."""
@@ -113,9 +122,14 @@ class Recorder:
         self.new.append(counts.copy())
         self.abandoned.append(np.zeros_like(counts))
         self.by_channel.append(ch)
+        for store, value in zip((self.cost, self.community_cost, self.delivered), self.new_spending(), strict=True):
+            store.append(value)
 
-    def record(self, step: int, n_new: np.ndarray, n_ab: np.ndarray, by_channel: np.ndarray) -> None:
-        """Record the counts of ``step``: adopters(t) = adopters(t-1) + new - abandoned."""
+    def record(self, step: int, n_new: np.ndarray, n_ab: np.ndarray, by_channel: np.ndarray, spending=None) -> None:
+        """Record the counts of ``step``: adopters(t) = adopters(t-1) + new - abandoned; and costs."""
+        spending = spending if spending is not None else self.new_spending()
+        for store, value in zip((self.cost, self.community_cost, self.delivered), spending, strict=True):
+            store.append(value)
         self.steps.append(step)
         self.adopters.append(self.adopters[-1] + n_new - n_ab)
         self.new.append(n_new)
@@ -190,19 +204,36 @@ class RunResult:
         with np.errstate(invalid="ignore", divide="ignore"):
             coverage = np.where(popn > 0, adopters / np.where(popn > 0, popn, 1), np.nan)
         new_all = np.concatenate([np.stack(rec.new), np.stack(rec.by_channel)], axis=1)  # T x (G + C) x R
+        iv_groups = [f"intervention={name}" for name in rec.interventions]
+        group_names += iv_groups
+        G0 = len(rec.groups) + len(channel_groups)
+
+        def by_intervention(store: list[np.ndarray]) -> np.ndarray:
+            """T x (groups) x R with the intervention rows at their group codes (and 'all' = the sum)."""
+            v = np.stack(store)  # T x I x R
+            out = np.full((T, G0 + len(iv_groups), R), np.nan)
+            out[:, 0] = v.sum(axis=1)
+            out[:, G0:] = v
+            return out
+
         blocks = [  # (metric, values T x groups x R), in the frame's order
             ("abandonments", np.stack(rec.abandoned)),
             ("adopters", adopters),
+            ("community_cost", by_intervention(rec.community_cost)),
+            ("cost", by_intervention(rec.cost)),
             ("coverage", coverage),
+            ("delivered", by_intervention(rec.delivered)),
             ("new_adopters", new_all),
             ("population", popn),
         ]
         metric_names = [m for m, _ in blocks]
         values, group_code, metric_code, step_idx = [], [], [], []
         for code, (_, v) in enumerate(blocks):
-            ng = v.shape[1]
+            keep = np.flatnonzero(~np.isnan(v).all(axis=(0, 2))) if v.shape[1] > G0 else np.arange(v.shape[1])
+            v = v[:, keep]
+            ng = len(keep)
             values.append(v.astype(np.float64).transpose(2, 1, 0).reshape(R, ng * T))  # r, group, step
-            group_code.append(np.repeat(np.arange(ng), T))
+            group_code.append(np.repeat(keep, T))
             metric_code.append(np.full(ng * T, code))
             step_idx.append(np.tile(np.arange(T), ng))
         per_rep = sum(len(g) for g in group_code)

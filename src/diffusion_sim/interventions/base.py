@@ -1,0 +1,100 @@
+"""What every intervention shares: timing, named random streams, costs, and picking whom to reach."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from diffusion_sim.population import HOUSEHOLD
+
+if TYPE_CHECKING:
+    from diffusion_sim.model import DiffusionModel
+    from diffusion_sim.scenario.schema import _Intervention
+
+__all__ = ["InterventionImpl", "pick_per_provider", "contact_pairs"]
+
+
+class InterventionImpl:
+    """One intervention of a scenario, acting on a model.
+
+    Subclasses set ``type`` (the schema's tag) and implement :meth:`setup` (once, when the model is
+    built) and :meth:`on_step` (at the start of each step, first in the step order). Every random
+    decision draws from streams named ``intervention.<label>.<purpose>``, so adding, removing or
+    resizing one intervention never shifts another's numbers or the adoption rules'.
+    """
+
+    type: ClassVar[str] = ""
+
+    def __init__(self, spec: _Intervention, index: int):
+        self.spec = spec
+        self.index = index
+        self.label = spec.label
+
+    # ------------------------------------------------------------------ hooks
+    def setup(self, model: DiffusionModel) -> None:
+        """Choose targets that stay fixed for the run (reach, trainees, distributors...)."""
+
+    def on_step(self, model: DiffusionModel, t: int) -> None:
+        """Act at the start of step ``t`` (called every step; check :meth:`active`)."""
+
+    def act(self, model: DiffusionModel, t: int) -> None:
+        """Called by the model: fixed cost at the start step, then :meth:`on_step`."""
+        if t == self.spec.start and self.spec.fixed_cost:
+            model.spend(self.index, np.full(model.R, self.spec.fixed_cost))
+        self.on_step(model, t)
+
+    # ------------------------------------------------------------------ helpers
+    def active(self, t: int) -> bool:
+        """Whether the intervention acts on step ``t``."""
+        return self.spec.active(t)
+
+    def ended(self, t: int) -> bool:
+        """Whether ``t`` is the first step after the intervention's window (time to undo effects)."""
+        return self.spec.end is not None and t == self.spec.end + 1
+
+    def stream(self, purpose: str) -> str:
+        """Name of this intervention's stream for one purpose."""
+        return f"intervention.{self.label}.{purpose}"
+
+    def uniform(self, model: DiffusionModel, purpose: str, t: int, agents: np.ndarray) -> np.ndarray:
+        """Uniforms (len(agents), R) of one of this intervention's streams."""
+        return model.streams.uniform(self.stream(purpose), t, np.asarray(agents, np.int64))
+
+
+def pick_per_provider(
+    provider: np.ndarray, key: np.ndarray, capacity: np.ndarray | int, first: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean mask of the candidates each provider reaches: up to ``capacity`` per provider.
+
+    Candidate k belongs to ``provider[k]``; within a provider, candidates with ``first`` set come
+    first, then by increasing ``key`` (a uniform draw: a random order that stays the same for the
+    same agent whatever else changes).
+    """
+    n = len(provider)
+    if n == 0:
+        return np.zeros(0, bool)
+    prio = np.zeros(n, np.int8) if first is None else (~first).astype(np.int8)
+    order = np.lexsort((key, prio, provider))
+    p = provider[order]
+    start = np.flatnonzero(np.concatenate(([True], p[1:] != p[:-1])))
+    run_start = np.repeat(start, np.diff(np.concatenate((start, [n]))))
+    rank = np.arange(n) - run_start
+    cap = capacity if np.isscalar(capacity) else np.asarray(capacity)[p]
+    chosen = np.zeros(n, bool)
+    chosen[order[rank < cap]] = True
+    return chosen
+
+
+def contact_pairs(model: DiffusionModel, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (source, household) ties of ``sources`` in the network: two aligned arrays."""
+    T = model.T
+    sources = np.asarray(sources, np.int64)
+    lengths = T.indptr[sources + 1] - T.indptr[sources]
+    src = np.repeat(sources, lengths)
+    idx = (
+        np.concatenate([np.arange(T.indptr[j], T.indptr[j + 1]) for j in sources]) if len(sources) else np.zeros(0, int)
+    )
+    dst = T.indices[idx].astype(np.int64)
+    keep = model.community.population.role[dst] == HOUSEHOLD
+    return src[keep], dst[keep]

@@ -1,0 +1,189 @@
+"""Interventions change what they should and nothing else; costs add up; exposures stay exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from diffusion_sim import behaviour as bh
+from diffusion_sim import kernels
+from diffusion_sim.model import DiffusionModel
+from diffusion_sim.population import HOUSEHOLD, LEADER
+from diffusion_sim.scenario import apply_overrides, scenario_from_dict
+
+BASE = {
+    "community": {"households": 800, "villages": 4},
+    "behaviour": {"scepticism": {"share": 0.3}},
+    "schedule": {"steps": 30},
+}
+
+# each family switched on for nobody: the run must be identical to the baseline, agent for agent
+INERT = {
+    "leader_training": {"coverage": 0.0},
+    "home_visits": {"visits_per_worker": 0},
+    "media_campaign": {"reach": 0.0},
+    "feedback_mechanism": {"reach": 0.0},
+    "community_dialogue": {"attendance": 0.0},
+    "youth_volunteers": {"per_village": 0},
+    "community_distribution": {"distributors_per_village": 0},
+    "peer_monitoring": {"abandonment_reduction": 0.0},
+    "seeding": {"count": 0},
+}
+
+
+def run(interventions, seed=5, replicates=(0, 1), **extra):
+    sc = scenario_from_dict({**BASE, "interventions": interventions, **extra})
+    model = DiffusionModel(sc, seed=seed, replicates=replicates, create_agents=False)
+    return model, model.run()
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return run([])
+
+
+@pytest.mark.parametrize("family", list(INERT))
+def test_intervention_reaching_nobody_changes_nothing(baseline, family):
+    base_model, _ = baseline
+    model, result = run([{"type": family, "start": 3, **INERT[family]}])
+    for key in ("adopted", "adopted_at", "channel", "abandoned_at"):
+        np.testing.assert_array_equal(getattr(model, key), getattr(base_model, key), err_msg=key)
+
+
+@pytest.mark.parametrize("family", list(INERT))
+def test_every_family_runs_and_keeps_exposures_exact(family):
+    spec = {"type": family, "start": 3, "end": 20}
+    if family == "seeding":
+        spec["count"] = 30
+    model, result = run([spec])
+    # the incrementally kept integer exposures equal a from-scratch recount
+    s = np.zeros_like(model._s)
+    w = np.zeros_like(model._w)
+    kernels.exposure_full(model.T.indptr, model.T.indices, model.T.data, model._m, model._A, s, w)
+    np.testing.assert_array_equal(s, model._s)
+    np.testing.assert_array_equal(w, model._w)
+    assert result.series("coverage").between(0, 1).all()
+
+
+def test_home_visits_convert_only_catchment_households_within_capacity():
+    k, cost = 3, 2.5
+    model, result = run([{"type": "home_visits", "visits_per_worker": k, "conversion": 0.5, "cost_per_visit": cost}])
+    pop = model.community.population
+    visited = model.channel == bh.HOME_VISIT
+    assert visited.any()
+    rows = np.flatnonzero(visited.any(axis=1))
+    assert (pop.role[rows] == HOUSEHOLD).all() and (pop.catchment[rows] >= 0).all()
+    df = result.steps
+    delivered = df[(df.metric == "delivered") & (df.group == "intervention=home_visits")]
+    n_workers = int((pop.role == 2).sum())
+    assert delivered["value"].max() <= k * n_workers
+    # costs add up: cost = visits x unit cost, every step, every replicate
+    costs = df[(df.metric == "cost") & (df.group == "intervention=home_visits")]
+    np.testing.assert_allclose(costs["value"].to_numpy(), delivered["value"].to_numpy() * cost)
+    total = df[(df.metric == "cost") & (df.group == "all")]
+    np.testing.assert_allclose(total["value"].to_numpy(), costs["value"].to_numpy())
+
+
+def test_marginalised_first_visits_reach_more_marginalised_households():
+    def share(priority):
+        model, _ = run(
+            [{"type": "home_visits", "visits_per_worker": 2, "conversion": 1.0, "priority": priority, "end": 3}]
+        )
+        hv = (model.channel == bh.HOME_VISIT).any(axis=1)
+        return model.community.population.marginalised[hv].mean()
+
+    assert share("marginalised_first") > share("random") + 0.2
+
+
+def test_leader_training_trains_the_named_kinds_at_the_start_step():
+    model, result = run([{"type": "leader_training", "kinds": ["religious"], "start": 4, "influence_multiplier": 2.0,
+                          "conversations": 0, "cost_per_leader": 100.0, "fixed_cost": 50.0}])  # fmt: skip
+    pop = model.community.population
+    religious = (pop.role == LEADER) & (pop.leader_kind == 0)
+    trained = model.channel == bh.TRAINING
+    assert trained[religious].all() and not trained[~religious].any()
+    assert (model.adopted_at[trained] == 4).all()
+    influence = model.params.roles.religious_leader.influence * model.params.roles.religious_leader.trust
+    np.testing.assert_allclose(model.source_weight[religious], 2.0 * influence)
+    df = result.steps
+    costs = df[(df.metric == "cost") & (df.group == "intervention=leader_training") & (df.replicate == 0)]
+    assert costs.set_index("step")["value"].to_dict() == {
+        t: (50.0 + 100.0 * religious.sum() if t == 4 else 0.0) for t in range(31)
+    }
+
+
+def test_media_campaign_raises_hazard_of_those_reached_only_during_its_window():
+    sc = scenario_from_dict(
+        {**BASE, "interventions": [{"type": "media_campaign", "start": 3, "end": 6, "rate": 0.5, "reach": 0.4}]}
+    )
+    model = DiffusionModel(sc, seed=2, create_agents=False)
+    base_rate = sc.behaviour.external
+    iv = model.interventions[0]
+    model.run_for(3)  # steps 1-3: on from step 3
+    assert np.allclose(model.external[iv.reached], base_rate + 0.5)
+    assert np.allclose(model.external[~iv.reached], base_rate)
+    assert 0.35 < iv.reached.mean() < 0.45
+    model.run_for(4)  # step 7: over
+    assert np.allclose(model.external, base_rate)
+
+
+def test_feedback_mechanism_effects_end_with_it():
+    sc = scenario_from_dict(
+        {**BASE, "interventions": [{"type": "feedback_mechanism", "start": 2, "end": 5, "reach": 0.5}]}
+    )
+    model = DiffusionModel(sc, seed=3, create_agents=False)
+    before = (model.abandon_multiplier.copy(), model.threshold.copy())
+    model.run_for(2)
+    reached = model.interventions[0].reached
+    assert np.allclose(model.abandon_multiplier[reached], 0.5) and np.allclose(model.abandon_multiplier[~reached], 1.0)
+    lowered = reached & model.sceptic
+    assert (model.threshold[lowered] < before[1][lowered]).all()
+    model.run_for(4)
+    np.testing.assert_array_equal(model.abandon_multiplier, before[0])
+    np.testing.assert_array_equal(model.threshold, before[1])
+
+
+def test_community_distribution_costs_are_shared_with_the_community():
+    model, result = run([{"type": "community_distribution", "cost_per_household": 2.0, "community_share": 0.25}])
+    df = result.steps
+    g = "intervention=community_distribution"
+    prog = df[(df.metric == "cost") & (df.group == g)]["value"].to_numpy()
+    comm = df[(df.metric == "community_cost") & (df.group == g)]["value"].to_numpy()
+    deliv = df[(df.metric == "delivered") & (df.group == g)]["value"].to_numpy()
+    np.testing.assert_allclose(prog, deliv * 2.0 * 0.75)
+    np.testing.assert_allclose(comm, deliv * 2.0 * 0.25)
+    assert (model.channel == bh.DISTRIBUTION).any()
+
+
+def test_seeding_strategies_pick_what_they_say():
+    def seeds(**spec):
+        model, _ = run([{"type": "seeding", "start": 2, **spec}], replicates=(0,))
+        chosen = model.interventions[0].seeds[0]
+        assert (model.adopted_at[chosen, 0] <= 2).all()  # every seed has adopted by the start step
+        return model, chosen
+
+    model, chosen = seeds(strategy="highest_degree", count=10)
+    degree = np.diff(model.T.indptr)
+    assert len(chosen) == 10 and degree[chosen].min() >= np.sort(degree)[-10]
+    model, chosen = seeds(strategy="leaders", kinds=["youth"], count=4)
+    pop = model.community.population
+    assert len(chosen) == 4 and ((pop.role[chosen] == LEADER) & (pop.leader_kind[chosen] == 2)).all()
+    model, chosen = seeds(strategy="marginalised_first", count=20)
+    assert pop.marginalised[chosen].all() and (pop.role[chosen] == HOUSEHOLD).all()
+
+
+def test_seeding_budget_buys_seeds():
+    sc = scenario_from_dict({**BASE, "interventions": [{"type": "seeding", "budget": 100.0, "cost_per_seed": 7.0}]})
+    assert sc.interventions[0].n_seeds() == 14
+
+
+def test_interventions_do_not_disturb_each_others_streams():
+    """Adding a second intervention leaves the first one's own choices unchanged."""
+    a, _ = run([{"type": "media_campaign", "name": "radio", "reach": 0.5}])
+    b, _ = run([{"type": "media_campaign", "name": "radio", "reach": 0.5}, {"type": "home_visits"}])
+    np.testing.assert_array_equal(a.interventions[0].reached, b.interventions[0].reached)
+
+
+def test_set_override_reaches_an_intervention_field():
+    sc = scenario_from_dict({**BASE, "interventions": [{"type": "home_visits"}]})
+    assert apply_overrides(sc, {"interventions.0.conversion": 0.9}).interventions[0].conversion == 0.9
