@@ -35,6 +35,18 @@ naming the file, line and field for each invalid one. Exit status 0 if every fil
 A file may inherit a base scenario with a top-level 'extends: base.yaml' (relative to its folder).
 """
 
+COMPARE_EPILOG = """\
+examples:
+  diffusion-sim compare scenarios/baseline.yaml scenarios/home_visits_feedback.yaml
+  diffusion-sim compare scenarios/baseline.yaml scenarios/*_*.yaml --replicates 50 --out results/all
+  diffusion-sim compare scenarios/baseline.yaml scenarios/combined_package.yaml --set community.households=20000
+
+The first file is the baseline. Every scenario runs replicates 0..R-1 of the same seed, so
+differences are paired (common random numbers). The output folder gets report.html (opens
+offline), outcomes/differences/cost_effectiveness as CSV and Parquet, every run's steps.parquet,
+the scenario files used and provenance.json.
+"""
+
 SCHEMA_EPILOG = """\
 examples:
   diffusion-sim schema                               # print the JSON Schema
@@ -99,7 +111,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_validate(sub)
     _add_schema(sub)
+    _add_compare(sub)
     return parser
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    """The ``compare`` sub-command's arguments."""
+    p = sub.add_parser(
+        "compare",
+        help="compare scenarios on the same seeds and write a report",
+        description="Run a baseline and alternative scenarios on paired replicates and compare their outcomes.",
+        epilog=COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario YAML files, the baseline first")
+    p.add_argument("--replicates", type=_positive_int, default=20, help="replicates per scenario (default 20)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="master seed (default 0)")
+    p.add_argument(
+        "--steps", type=_non_negative_int, default=None, help="steps for every scenario (default: each file's)"
+    )
+    p.add_argument("--out", default="results/compare", help="output folder (default results/compare)")
+    _add_set_option(p, "override a parameter by dotted path in every scenario (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _add_set_option(p: argparse.ArgumentParser, help_text: str) -> None:
@@ -251,7 +284,54 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema}
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``diffusion-sim compare``: paired runs of several scenarios, a report and tables."""
+    from diffusion_sim.compare import compare, write_comparison
+    from diffusion_sim.scenario import apply_overrides, load_scenario
+
+    if len(args.files) < 2:
+        raise UserError("give a baseline and at least one other scenario file", source="compare")
+    scenarios = []
+    for f in args.files:
+        sc = load_scenario(f)
+        if args.overrides:
+            sc = apply_overrides(sc, args.overrides)
+        if args.steps is not None:
+            sc = apply_overrides(sc, {"schedule.steps": args.steps}, source="--steps")
+        scenarios.append(sc)
+    texts = [Path(f).read_text(encoding="utf-8") for f in args.files]
+    t0 = time.perf_counter()
+    comp = compare(
+        scenarios, sources=list(args.files), texts=texts, seed=args.seed, replicates=args.replicates,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )  # fmt: skip
+    out = write_comparison(comp, args.out)
+    elapsed = time.perf_counter() - t0
+    cur = scenarios[0].costs.currency
+    runs = f"{len(scenarios)} scenarios x {args.replicates} replicates (seed {args.seed})"
+    print(f"diffusion-sim compare: {runs}, {elapsed:.1f} s")
+    d = comp.differences.set_index(["scenario", "outcome"])
+    ce = comp.cost_effectiveness.set_index("scenario")
+    head = f"  {'scenario':<32} {'coverage':>9} {'vs baseline (95% CI)':>26} {'80% at':>8} {'cost':>12}"
+    print(f"{head} {'per extra adopter':>18}")
+    for name in comp.names:
+        row = d.loc[(name, "final_coverage")]
+        t80 = comp.outcomes[comp.outcomes.scenario == name]["time_to_0.8"] if "time_to_0.8" in comp.outcomes else None
+        reached = "" if t80 is None or t80.isna().all() else f"{t80.mean():.0f}"
+        delta = "baseline" if name == comp.baseline else (
+            f"{100 * row['diff']:+.1f} [{100 * row['diff_low']:+.1f}, {100 * row['diff_high']:+.1f}]"
+        )  # fmt: skip
+        cost = d.loc[(name, "cost")]["mean"]
+        cpe = ce.loc[name, "cost_per_extra_adopter"]
+        cpe_text = "" if name == comp.baseline or math.isnan(cpe) else f"{cpe:,.2f} {cur}"
+        print(
+            f"  {name[:32]:<32} {100 * row['mean']:8.1f}% {delta:>26} {reached or '-':>8} {cost:>12,.0f} {cpe_text:>18}"
+        )
+    print(f"  wrote {out}/report.html and tables (CSV, Parquet)")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,11 +52,27 @@ def write_frame(frame: pd.DataFrame, parquet_path: Path | None, csv_path: Path |
 
 
 def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True) -> list[Path]:
-    """Write a result's files into ``out_dir``: all of them, or (on any failure) none.
+    """Write a result's files into ``out_dir``: all of them, or (on any failure) none."""
 
-    Files are first written to a temporary folder beside ``out_dir``. A new ``out_dir`` is that
-    folder renamed (atomic); into an existing one each file is moved by an atomic rename, and
-    output files of an earlier run that this run does not write are removed.
+    def fill(tmp: Path) -> None:
+        for name, frame in (("steps", result.steps), ("agents", result.agents)):
+            write_frame(frame, tmp / f"{name}.parquet", tmp / f"{name}.csv")
+        (tmp / "provenance.json").write_text(result.to_json() + "\n", encoding="utf-8")
+        if figure:
+            from diffusion_sim.report.figures import adoption_by_role_figure
+
+            adoption_by_role_figure(result).savefig(tmp / "adoption_by_role.png")
+
+    out = write_folder(out_dir, fill, OUTPUT_FILES)
+    return [out / f for f in OUTPUT_FILES if (out / f).exists()]
+
+
+def write_folder(out_dir: str | Path, fill, managed: tuple[str, ...]) -> Path:
+    """Fill an output folder atomically: ``fill(tmp)`` writes into a temporary folder beside it.
+
+    A new ``out_dir`` is that folder renamed (atomic). Into an existing one each entry is moved
+    by an atomic rename, and the ``managed`` entries an earlier run wrote but this one did not are
+    removed. On any error nothing is left behind.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -66,15 +82,9 @@ def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True)
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"cannot create folder ({err.strerror})", source=str(parent), field="--out") from None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    tmp: Path | None = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
-        for name, frame in (("steps", result.steps), ("agents", result.agents)):
-            write_frame(frame, tmp / f"{name}.parquet", tmp / f"{name}.csv")
-        (tmp / "provenance.json").write_text(result.to_json() + "\n", encoding="utf-8")
-        if figure:
-            from diffusion_sim.report.figures import adoption_by_role_figure
-
-            adoption_by_role_figure(result).savefig(tmp / "adoption_by_role.png")
+        fill(tmp)
         if not out.exists():
             umask = os.umask(0)
             os.umask(umask)
@@ -84,10 +94,17 @@ def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True)
         else:
             written = sorted(p.name for p in tmp.iterdir())
             for f in written:
-                os.replace(tmp / f, out / f)
-            for f in set(OUTPUT_FILES) - set(written):  # stale output of an earlier run
-                (out / f).unlink(missing_ok=True)
+                target = out / f
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                os.replace(tmp / f, target)
+            for f in set(managed) - set(written):  # stale output of an earlier run
+                stale = out / f
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+                else:
+                    stale.unlink(missing_ok=True)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    return [out / f for f in OUTPUT_FILES if (out / f).exists()]
+    return out
