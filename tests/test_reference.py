@@ -29,6 +29,7 @@ CASES = {
         "behaviour.abandonment.rate": 0.05,
         "behaviour.abandonment.peer_support": 0.5,
     },
+    "sceptics": {"behaviour.scepticism.share": 0.4, "behaviour.scepticism.threshold_increase": 0.15},
     "certain cascade": {
         "behaviour.threshold_rule": "none",
         "behaviour.cascade_probability": 1.0,

@@ -133,7 +133,7 @@ class ReferenceModel(mesa.Model):
         pop = self.community.population
         self.keys = {
             name: stream_key(seed, replicate, name)
-            for name in ("threshold", "seeding", "adoption", "abandonment", "channel")
+            for name in ("threshold", "scepticism", "seeding", "adoption", "abandonment", "channel")
         }
         p = self.params.behaviour.cascade_probability
         self.c = math.inf if p >= 1.0 else -math.log1p(-p)
@@ -145,6 +145,9 @@ class ReferenceModel(mesa.Model):
             rp = roles[atypes[i]]
             z = float(ndtri(min(max(_u(self.keys["threshold"], 0, i), 1e-12), 1 - 1e-12)))
             th = max(rp.threshold.mean + rp.threshold.sd * z, 0.0)
+            scep = self.params.behaviour.scepticism
+            if _u(self.keys["scepticism"], 0, i) < scep.share:
+                th = th + scep.threshold_increase
             if self.params.behaviour.threshold_rule == "fractional":
                 th = min(th, 1.0)
             a = ReferenceAgent(self, i, self.roles[i], th)
