@@ -84,9 +84,15 @@ class Comparison:
             f = res.steps.copy()
             f.insert(0, "scenario", name)
             frames.append(f)
+        from pandas.api.types import union_categoricals
+
+        groups = union_categoricals([f["group"] for f in frames]).categories
+        metrics = union_categoricals([f["metric"] for f in frames]).categories
+        for f in frames:
+            f["group"] = f["group"].cat.set_categories(groups)
+            f["metric"] = f["metric"].cat.set_categories(metrics)
         out = pd.concat(frames, ignore_index=True)
-        for col in ("scenario", "group", "metric"):
-            out[col] = out[col].astype(str)
+        out["scenario"] = pd.Categorical(out["scenario"], categories=self.names)
         return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from numba import njit
 
 from diffusion_sim.population import HOUSEHOLD
 
@@ -67,22 +68,49 @@ def pick_per_provider(
 ) -> np.ndarray:
     """Boolean mask of the candidates each provider reaches: up to ``capacity`` per provider.
 
-    Candidate k belongs to ``provider[k]``; within a provider, candidates with ``first`` set come
-    first, then by increasing ``key`` (a uniform draw: a random order that stays the same for the
-    same agent whatever else changes).
+    Candidate k belongs to ``provider[k]`` (a non-negative integer); within a provider, candidates
+    with ``first`` set come first, then by increasing ``key`` (a uniform draw: a random order that
+    stays the same for the same agent whatever else changes). ``capacity`` is one number or one
+    per provider (indexed by provider id).
     """
     n = len(provider)
     if n == 0:
         return np.zeros(0, bool)
-    prio = np.zeros(n, np.int8) if first is None else (~first).astype(np.int8)
-    order = np.lexsort((key, prio, provider))
-    p = provider[order]
-    start = np.flatnonzero(np.concatenate(([True], p[1:] != p[:-1])))
-    run_start = np.repeat(start, np.diff(np.concatenate((start, [n]))))
-    rank = np.arange(n) - run_start
-    cap = capacity if np.isscalar(capacity) else np.asarray(capacity)[p]
-    chosen = np.zeros(n, bool)
-    chosen[order[rank < cap]] = True
+    provider = np.asarray(provider, np.int64)
+    n_providers = int(provider.max()) + 1
+    cap = np.full(n_providers, int(capacity), np.int64) if np.isscalar(capacity) else np.asarray(capacity, np.int64)
+    prio = np.zeros(n, np.float64) if first is None else (~np.asarray(first, bool)).astype(np.float64)
+    return _pick(provider, np.asarray(key, np.float64) + 2.0 * prio, cap, n_providers)
+
+
+@njit(cache=True)
+def _pick(provider, key, cap, n_providers):
+    """Per provider, flag the ``cap[p]`` candidates with the smallest keys (ties: lowest index)."""
+    n = len(provider)
+    start = np.zeros(n_providers + 1, np.int64)
+    for k in range(n):
+        start[provider[k] + 1] += 1
+    for p in range(n_providers):
+        start[p + 1] += start[p]
+    pos = start[:-1].copy()
+    members = np.empty(n, np.int64)
+    for k in range(n):  # counting sort by provider, stable
+        members[pos[provider[k]]] = k
+        pos[provider[k]] += 1
+    chosen = np.zeros(n, np.bool_)
+    for p in range(n_providers):
+        a, b = start[p], start[p + 1]
+        c = cap[p] if p < len(cap) else 0
+        if c <= 0 or a == b:
+            continue
+        if b - a <= c:
+            for k in range(a, b):
+                chosen[members[k]] = True
+            continue
+        group = members[a:b]
+        order = np.argsort(key[group], kind="mergesort")  # stable: ties keep index order
+        for k in range(c):
+            chosen[group[order[k]]] = True
     return chosen
 
 

@@ -44,28 +44,10 @@ def _visit_and_convert(
     providers reach it). Returns the number of visits per replicate.
     """
     visits = np.zeros(model.R)
-    if len(household) == 0:
-        return visits
-    uniq, inverse = np.unique(household, return_inverse=True)
-    key = iv.uniform(model, "order", t, uniq)  # (u, R): a fresh random order each step
-    convert = iv.uniform(model, "convert", t, uniq)
-    first = model.community.population.marginalised[household] if marginalised_first else None
-    adopted = model.adopted
     for r in range(model.R):
-        open_ = ~adopted[household, r]
-        idx = np.flatnonzero(open_)
-        chosen = idx[
-            pick_per_provider(provider[idx], key[inverse[idx], r], capacity, None if first is None else first[idx])
-        ]
-        visits[r] = len(chosen)
-        if len(chosen) == 0:
-            continue
-        m = np.bincount(inverse[chosen], minlength=len(uniq))
-        reached = np.flatnonzero(m)
-        p = 1.0 - (1.0 - conversion) ** m[reached]
-        win = reached[convert[reached, r] < p]
-        if len(win):
-            model.adopt(uniq[win], np.full(len(win), r), channel)
+        visits[r] = _visit_and_convert_one(
+            model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first
+        )
     return visits
 
 
@@ -111,21 +93,27 @@ class LeaderTrainingImpl(InterventionImpl):
         model.spend(self.index, visits * s.cost_per_conversation, delivered=visits)
 
 
-def _visit_and_convert_one(model, iv, t, r, provider, household, capacity, conversion, channel) -> int:
-    """:func:`_visit_and_convert` for one replicate column (providers that differ by replicate)."""
-    uniq, inverse = np.unique(household, return_inverse=True)
-    key = iv.uniform(model, "order", t, uniq)[:, r]
-    convert = iv.uniform(model, "convert", t, uniq)[:, r]
+def _visit_and_convert_one(
+    model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first=False
+) -> int:
+    """:func:`_visit_and_convert` for one replicate column. Draws only for households still open."""
     idx = np.flatnonzero(~model.adopted[household, r])
-    chosen = idx[pick_per_provider(provider[idx], key[inverse[idx]], capacity)]
-    if len(chosen) == 0:
+    if len(idx) == 0:
+        return 0
+    uniq, inverse = np.unique(household[idx], return_inverse=True)
+    key = model.streams.uniform_column(iv.stream("order"), t, uniq, r)
+    first = model.community.population.marginalised[household[idx]] if marginalised_first else None
+    chosen = pick_per_provider(provider[idx], key[inverse], capacity, first)
+    n_visits = int(chosen.sum())
+    if n_visits == 0:
         return 0
     m = np.bincount(inverse[chosen], minlength=len(uniq))
     reached = np.flatnonzero(m)
-    win = reached[convert[reached] < 1.0 - (1.0 - conversion) ** m[reached]]
+    convert = model.streams.uniform_column(iv.stream("convert"), t, uniq[reached], r)
+    win = reached[convert < 1.0 - (1.0 - conversion) ** m[reached]]
     if len(win):
         model.adopt(uniq[win], np.full(len(win), r), channel)
-    return len(chosen)
+    return n_visits
 
 
 class HomeVisitsImpl(InterventionImpl):
@@ -296,25 +284,12 @@ class CommunityDistributionImpl(InterventionImpl):
         reached = np.zeros(model.R)
         for r in range(model.R):
             cap = per_village[r] * s.households_per_step
-            reached[r] = _visit_and_convert_one_capacity(
+            reached[r] = _visit_and_convert_one(
                 model, self, t, r, self.village, self.household, cap, s.conversion, bh.DISTRIBUTION,
                 s.priority == "marginalised_first",
             )  # fmt: skip
         cost = reached * s.cost_per_household
         model.spend(self.index, cost * (1.0 - s.community_share), community=cost * s.community_share, delivered=reached)
-
-
-def _visit_and_convert_one_capacity(model, iv, t, r, provider, household, capacity, conversion, channel, marg_first):
-    """One replicate: providers with per-provider capacities (households are not shared)."""
-    key = iv.uniform(model, "order", t, household)[:, r]
-    convert = iv.uniform(model, "convert", t, household)[:, r]
-    idx = np.flatnonzero(~model.adopted[household, r])
-    first = model.community.population.marginalised[household[idx]] if marg_first else None
-    chosen = idx[pick_per_provider(provider[idx], key[idx], capacity, first)]
-    win = chosen[convert[chosen] < conversion]
-    if len(win):
-        model.adopt(household[win], np.full(len(win), r), channel)
-    return len(chosen)
 
 
 class PeerMonitoringImpl(InterventionImpl):
