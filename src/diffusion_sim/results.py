@@ -9,7 +9,9 @@ Per-step frame columns (long format, one row per replicate, step, group and metr
   for ``new_adopters``);
 * ``metric``: ``adopters`` (count at the end of the step), ``coverage`` (adopters / population of
   the group), ``new_adopters`` (adoptions during the step), ``abandonments`` (dis-adoptions during
-  the step), ``population`` (size of the group; the same every step);
+  the step), ``population`` (size of the group, at step 0 only); ``cost``, ``community_cost`` and
+  ``delivered`` (per intervention: groups ``intervention=<name>``, and ``all`` for the costs).
+  Village groups carry ``adopters``, ``coverage`` and ``population`` only;
 * ``value``.
 """
 
@@ -216,26 +218,34 @@ class RunResult:
             out[:, G0:] = v
             return out
 
-        blocks = [  # (metric, values T x groups x R), in the frame's order
-            ("abandonments", np.stack(rec.abandoned)),
-            ("adopters", adopters),
-            ("community_cost", by_intervention(rec.community_cost)),
-            ("cost", by_intervention(rec.cost)),
-            ("coverage", coverage),
-            ("delivered", by_intervention(rec.delivered)),
-            ("new_adopters", new_all),
-            ("population", popn),
+        # villages get coverage and adopters every step, and their population at step 0; the other
+        # per-step counts are kept for the non-village groups only (this keeps district-scale frames small)
+        V = pop.n_villages
+        everyone = np.arange(len(rec.groups))
+        not_village = np.concatenate([np.arange(8), np.arange(8 + V, len(rec.groups))])
+        with_channels = np.concatenate([not_village, np.arange(len(rec.groups), G0)])
+        all_steps, first_step = np.arange(T), np.arange(1)
+        blocks = [  # (metric, values T x groups x R, groups kept, steps kept), in the frame's order
+            ("abandonments", np.stack(rec.abandoned), not_village, all_steps),
+            ("adopters", adopters, everyone, all_steps),
+            ("community_cost", by_intervention(rec.community_cost), None, all_steps),
+            ("cost", by_intervention(rec.cost), None, all_steps),
+            ("coverage", coverage, everyone, all_steps),
+            ("delivered", by_intervention(rec.delivered), None, all_steps),
+            ("new_adopters", new_all, with_channels, all_steps),
+            ("population", popn, everyone, first_step),
         ]
-        metric_names = [m for m, _ in blocks]
+        metric_names = [b[0] for b in blocks]
         values, group_code, metric_code, step_idx = [], [], [], []
-        for code, (_, v) in enumerate(blocks):
-            keep = np.flatnonzero(~np.isnan(v).all(axis=(0, 2))) if v.shape[1] > G0 else np.arange(v.shape[1])
-            v = v[:, keep]
-            ng = len(keep)
-            values.append(v.astype(np.float64).transpose(2, 1, 0).reshape(R, ng * T))  # r, group, step
-            group_code.append(np.repeat(keep, T))
-            metric_code.append(np.full(ng * T, code))
-            step_idx.append(np.tile(np.arange(T), ng))
+        for code, (_, v, keep, when) in enumerate(blocks):
+            if keep is None:  # per-intervention metrics: 'all' and the interventions
+                keep = np.flatnonzero(~np.isnan(v).all(axis=(0, 2)))
+            v = v[when][:, keep]
+            ng, nt = len(keep), len(when)
+            values.append(v.astype(np.float64).transpose(2, 1, 0).reshape(R, ng * nt))  # r, group, step
+            group_code.append(np.repeat(keep, nt))
+            metric_code.append(np.full(ng * nt, code))
+            step_idx.append(np.tile(when, ng))
         per_rep = sum(len(g) for g in group_code)
         step_col = steps[np.tile(np.concatenate(step_idx), R)]
         df = pd.DataFrame(
