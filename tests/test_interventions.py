@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from diffusion_sim import behaviour as bh
 from diffusion_sim import kernels
+from diffusion_sim.interventions.base import pick_per_provider
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.population import HOUSEHOLD, LEADER
 from diffusion_sim.scenario import apply_overrides, scenario_from_dict
@@ -187,3 +190,25 @@ def test_interventions_do_not_disturb_each_others_streams():
 def test_set_override_reaches_an_intervention_field():
     sc = scenario_from_dict({**BASE, "interventions": [{"type": "home_visits"}]})
     assert apply_overrides(sc, {"interventions.0.conversion": 0.9}).interventions[0].conversion == 0.9
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.integers(1, 200),
+    n_providers=st.integers(1, 8),
+    cap=st.integers(0, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_pick_per_provider_matches_a_plain_sort(n, n_providers, cap, seed):
+    """The compiled selection equals sorting each provider's candidates by (first, key, index)."""
+    rng = np.random.default_rng(seed)
+    provider = rng.integers(0, n_providers, n)
+    key = rng.random(n)
+    key[rng.random(n) < 0.2] = 0.5  # ties
+    first = rng.random(n) < 0.3
+    got = pick_per_provider(provider, key, cap, first)
+    expected = np.zeros(n, bool)
+    for p in range(n_providers):
+        members = [i for i in np.lexsort((np.arange(n), key, ~first)) if provider[i] == p]
+        expected[members[:cap]] = True
+    np.testing.assert_array_equal(got, expected)

@@ -107,10 +107,27 @@ def _pick(provider, key, cap, n_providers):
             for k in range(a, b):
                 chosen[members[k]] = True
             continue
-        group = members[a:b]
-        order = np.argsort(key[group], kind="mergesort")  # stable: ties keep index order
-        for k in range(c):
-            chosen[group[order[k]]] = True
+        if c <= 16:  # keep the c smallest (key, index) in a small sorted buffer: O(size x c)
+            best_k = np.full(c, np.inf)
+            best_i = np.full(c, -1, np.int64)
+            for m in range(a, b):
+                j = members[m]
+                kj = key[j]
+                if kj < best_k[c - 1] or (kj == best_k[c - 1] and j < best_i[c - 1]):
+                    h = c - 1
+                    while h > 0 and (kj < best_k[h - 1] or (kj == best_k[h - 1] and j < best_i[h - 1])):
+                        best_k[h] = best_k[h - 1]
+                        best_i[h] = best_i[h - 1]
+                        h -= 1
+                    best_k[h] = kj
+                    best_i[h] = j
+            for h in range(c):
+                chosen[best_i[h]] = True
+        else:
+            group = members[a:b]
+            order = np.argsort(key[group], kind="mergesort")  # stable: ties keep index order
+            for k in range(c):
+                chosen[group[order[k]]] = True
     return chosen
 
 

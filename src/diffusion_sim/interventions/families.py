@@ -44,9 +44,10 @@ def _visit_and_convert(
     providers reach it). Returns the number of visits per replicate.
     """
     visits = np.zeros(model.R)
+    unique = len(np.unique(household)) == len(household)
     for r in range(model.R):
         visits[r] = _visit_and_convert_one(
-            model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first
+            model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first, unique
         )
     return visits
 
@@ -94,13 +95,16 @@ class LeaderTrainingImpl(InterventionImpl):
 
 
 def _visit_and_convert_one(
-    model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first=False
+    model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first=False, unique=False
 ) -> int:
     """:func:`_visit_and_convert` for one replicate column. Draws only for households still open."""
     idx = np.flatnonzero(~model.adopted[household, r])
     if len(idx) == 0:
         return 0
-    uniq, inverse = np.unique(household[idx], return_inverse=True)
+    if unique:  # each household listed once (catchments, villages): no need to sort
+        uniq, inverse = household[idx], np.arange(len(idx))
+    else:
+        uniq, inverse = np.unique(household[idx], return_inverse=True)
     key = model.streams.uniform_column(iv.stream("order"), t, uniq, r)
     first = model.community.population.marginalised[household[idx]] if marginalised_first else None
     chosen = pick_per_provider(provider[idx], key[inverse], capacity, first)
@@ -286,7 +290,7 @@ class CommunityDistributionImpl(InterventionImpl):
             cap = per_village[r] * s.households_per_step
             reached[r] = _visit_and_convert_one(
                 model, self, t, r, self.village, self.household, cap, s.conversion, bh.DISTRIBUTION,
-                s.priority == "marginalised_first",
+                s.priority == "marginalised_first", unique=True,
             )  # fmt: skip
         cost = reached * s.cost_per_household
         model.spend(self.index, cost * (1.0 - s.community_share), community=cost * s.community_share, delivered=reached)
