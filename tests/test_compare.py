@@ -76,3 +76,42 @@ def test_costs_add_up(comparison):
 def test_repeated_names_are_made_unique():
     comp = compare([scen("same"), scen("same")], replicates=2)
     assert comp.names == ["same", "same (2)"]
+
+
+def test_compare_command_writes_report_and_tables(tmp_path, capsys):
+    from diffusion_sim.cli import main
+    from diffusion_sim.compare import COMPARE_FILES
+
+    base = tmp_path / "base.yaml"
+    base.write_text("name: base\ncommunity: {households: 300, villages: 2}\nschedule: {steps: 12}\n")
+    other = tmp_path / "visits.yaml"
+    other.write_text("extends: base.yaml\nname: visits\ninterventions:\n  - {type: home_visits, cost_per_visit: 1.5}\n")
+    out = tmp_path / "out"
+    assert main(["compare", str(base), str(other), "--replicates", "3", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(COMPARE_FILES)
+    assert sorted(p.name for p in (out / "scenarios").iterdir()) == ["00-base.yaml", "01-visits.yaml"]
+    table = pd.read_csv(out / "outcomes.csv")
+    assert sorted(table["scenario"].unique()) == ["base", "visits"] and len(table) == 6
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "differences.parquet"), pd.read_csv(out / "differences.csv"), check_dtype=False
+    )
+    html = (out / "report.html").read_text()
+    assert "visits" in html and "http://" not in html and "https://" not in html
+    text = capsys.readouterr().out
+    assert "visits" in text and "wrote" in text
+
+
+def test_compare_command_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    from diffusion_sim.cli import main
+
+    good = tmp_path / "good.yaml"
+    good.write_text("name: good\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ninterventions:\n  - {type: home_visits, conversion: 2}\n")
+    out = tmp_path / "out"
+    assert main(["compare", str(good), "--out", str(out)]) == 2
+    assert "at least one other scenario" in capsys.readouterr().err
+    assert main(["compare", str(good), str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: line 3: interventions.0.conversion" in err
+    assert not out.exists()
