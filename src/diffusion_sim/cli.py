@@ -312,21 +312,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"diffusion-sim compare: {runs}, {elapsed:.1f} s")
     d = comp.differences.set_index(["scenario", "outcome"])
     ce = comp.cost_effectiveness.set_index("scenario")
-    head = f"  {'scenario':<32} {'coverage':>9} {'vs baseline (95% CI)':>26} {'80% at':>8} {'cost':>12}"
+    head = f"  {'scenario':<32} {'coverage':>9} {'vs baseline (95% CI)':>26} {'80% at step':>13} {'cost':>12}"
     print(f"{head} {'per extra adopter':>18}")
     for name in comp.names:
         row = d.loc[(name, "final_coverage")]
         t80 = comp.outcomes[comp.outcomes.scenario == name]["time_to_0.8"] if "time_to_0.8" in comp.outcomes else None
-        reached = "" if t80 is None or t80.isna().all() else f"{t80.mean():.0f}"
+        reached = ""
+        if t80 is not None and t80.notna().any():
+            reached = f"{t80.mean():.0f}" + ("" if t80.notna().all() else f" ({t80.notna().sum()}/{len(t80)})")
         delta = "baseline" if name == comp.baseline else (
             f"{100 * row['diff']:+.1f} [{100 * row['diff_low']:+.1f}, {100 * row['diff_high']:+.1f}]"
         )  # fmt: skip
         cost = d.loc[(name, "cost")]["mean"]
         cpe = ce.loc[name, "cost_per_extra_adopter"]
         cpe_text = "" if name == comp.baseline or math.isnan(cpe) else f"{cpe:,.2f} {cur}"
-        print(
-            f"  {name[:32]:<32} {100 * row['mean']:8.1f}% {delta:>26} {reached or '-':>8} {cost:>12,.0f} {cpe_text:>18}"
-        )
+        cells = f"{100 * row['mean']:8.1f}% {delta:>26} {reached or '-':>13} {cost:>12,.0f} {cpe_text:>18}"
+        print(f"  {name[:32]:<32} {cells}")
     print(f"  wrote {out}/report.html and tables (CSV, Parquet)")
     return 0
 
