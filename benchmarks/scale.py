@@ -1080,10 +1080,11 @@ def main(argv: list[str] | None = None) -> int:
     print("Scale benchmark: our engine vs the per-agent reference and NDlib; bandwidth bound; replicate batching")
     print("\n".join(machine_lines()))
     try:
-        import ndlib
-        import networkx
+        from importlib.metadata import version
 
-        print(f"NDlib:   {getattr(ndlib, '__version__', '?')}    networkx: {networkx.__version__}")
+        import ndlib.models.epidemics  # noqa: F401  (fails early if NDlib or its undeclared dependency six is missing)
+
+        print(f"NDlib:   {version('ndlib')}    networkx: {version('networkx')}")
     except ImportError as err:
         raise SystemExit(f"NDlib is needed (pip install the 'bench' extra): {err}") from None
     print(flush=True)
