@@ -211,7 +211,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"    health workers       {_fmt_pct(s['coverage_health_workers'])}")
     print(f"  50% coverage reached:  {_fmt_reached(time_to_coverage(result, 0.5), days)}")
     print(f"  80% coverage reached:  {_fmt_reached(time_to_coverage(result, 0.8), days)}")
-    ch = ", ".join(f"{k} {v:,.0f}" for k, v in s["adoptions_by_channel"].items())
+    ch = ", ".join(f"{k} {v:,.0f}" for k, v in s["adoptions_by_channel"].items() if v) or "none"
     print(f"  adoptions by channel:  {ch}")
     print(f"  wrote {len(files)} files to {Path(args.out)}/: {', '.join(f.name for f in files)}")
     return 0

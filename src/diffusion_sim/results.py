@@ -17,6 +17,7 @@ Per-step frame columns (long format, one row per replicate, step, group and metr
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import subprocess
@@ -139,9 +140,16 @@ class Recorder:
         self.by_channel.append(by_channel)
 
 
+@functools.cache
 def _git_commit() -> str | None:
+    """The source tree's git commit (``-dirty`` if modified), looked up once per process."""
     try:
         here = Path(__file__).resolve().parent
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=here, capture_output=True, text=True, timeout=5
+        )
+        if top.returncode != 0 or Path(top.stdout.strip()) / "src" / "diffusion_sim" != here:
+            return None  # installed outside this project's own checkout: no commit to report
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
         if out.returncode == 0:
             dirty = subprocess.run(
