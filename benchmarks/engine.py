@@ -247,9 +247,9 @@ def measure_reference(households: int, k: int, seed: int) -> dict:
 # --------------------------------------------------------------------------- parent: orchestration
 
 
-def run_child(*args: str) -> dict:
-    """Run this script in a fresh interpreter with ``args`` and parse the JSON it prints last."""
-    cmd = [sys.executable, __file__, *args]
+def run_child(*args: str, script: str = __file__) -> dict:
+    """Run ``script`` (default: this one) in a fresh interpreter with ``args``; parse the JSON it prints last."""
+    cmd = [sys.executable, script, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)

@@ -33,9 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-# engine.py sits next to this file (sys.path[0] when run as a script)
-from engine import (
+from engine import (  # noqa: E402
     HOUSEHOLDS_PER_VILLAGE,
     int_list,
     machine_lines,
@@ -44,6 +42,9 @@ from engine import (
     source_digest,
     timed,
 )
+
+# engine.py sits next to this file (sys.path[0] when run as a script)
+from engine import run_child as engine_run_child  # noqa: E402
 
 DEFAULT_SIZES = "10000,100000,1000000"
 QUICK_SIZES = "10000"
@@ -550,15 +551,8 @@ def measure_batch(households: int, mode: str, reps: int, steps: int, seed: int) 
 
 
 def run_child(*args: str) -> dict:
-    """Run this script in a fresh interpreter with ``args`` and parse the JSON it prints last."""
-    import subprocess
-
-    cmd = [sys.executable, __file__, *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark subprocess failed ({proc.returncode}): {' '.join(cmd)}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """Run this script in a fresh interpreter with ``args`` (see ``engine.run_child``)."""
+    return engine_run_child(*args, script=__file__)
 
 
 def note(msg: str) -> None:
