@@ -213,6 +213,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  80% coverage reached:  {_fmt_reached(time_to_coverage(result, 0.8), days)}")
     ch = ", ".join(f"{k} {v:,.0f}" for k, v in s["adoptions_by_channel"].items() if v) or "none"
     print(f"  adoptions by channel:  {ch}")
+    if scenario.interventions:
+        names = ", ".join(iv.label for iv in scenario.interventions)
+        print(f"  interventions:         {names}; programme cost {s['cost']:,.0f} {scenario.costs.currency}")
     print(f"  wrote {len(files)} files to {Path(args.out)}/: {', '.join(f.name for f in files)}")
     return 0
 
