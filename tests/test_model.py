@@ -172,3 +172,16 @@ def test_coverage_by_role_and_kind_add_up_at_every_step(small_scenario):
     df = result.steps[result.steps["metric"] == "adopters"].pivot_table(index="step", columns="group", values="value")
     kinds = df[[c for c in df.columns if c.startswith("leader_kind=")]].sum(axis=1)
     np.testing.assert_array_equal(kinds.to_numpy(), df["role=leader"].to_numpy())
+
+
+def test_a_run_too_big_for_memory_is_refused_with_a_clear_message(monkeypatch, tmp_path, capsys):
+    import diffusion_sim.model as model_module
+    from diffusion_sim.cli import main
+
+    pages = {"SC_PHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}  # pretend the machine has 4 MB
+    monkeypatch.setattr(model_module.os, "sysconf", lambda name: pages[name])
+    out = tmp_path / "out"
+    assert main(["run", "--set", "community.households=2000", "--replicates", "50", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "replicates" in err and "GB of memory" in err and "fewer replicates" in err
+    assert not out.exists()

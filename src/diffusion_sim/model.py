@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import mesa
@@ -12,6 +13,7 @@ from scipy.special import ndtri
 from diffusion_sim import behaviour as bh
 from diffusion_sim import kernels
 from diffusion_sim.community import Community, build_community
+from diffusion_sim.errors import UserError
 from diffusion_sim.interventions import build_interventions
 from diffusion_sim.network.graph import influence_matrix
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER
@@ -25,6 +27,26 @@ __all__ = ["DiffusionModel", "AGENT_OBJECTS_LIMIT"]
 AGENT_OBJECTS_LIMIT = 200_000
 """Above this many agents, Mesa agent objects are not created unless asked for (they cost about
 0.8 s and 50 MB per 100,000 agents; the vectorised step never needs them)."""
+
+
+STATE_BYTES_PER_AGENT_REPLICATE = 150
+"""Bytes per (agent, replicate) of run state (about 100) and of its per-agent results (about 50)."""
+
+
+def _check_memory(n: int, R: int, nnz: int) -> None:
+    """Refuse, with a clear message, a run whose state would not fit in this machine's memory."""
+    need = n * R * STATE_BYTES_PER_AGENT_REPLICATE + nnz * 12
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return
+    if need > 0.8 * total:
+        raise UserError(
+            f"{n:,} agents x {R} replicates need about {need / 1e9:.1f} GB of memory, more than this machine "
+            f"can give ({total / 1e9:.1f} GB in all); run fewer replicates at once (--replicates) or a smaller "
+            "community",
+            source="replicates",
+        )
 
 
 class DiffusionModel(mesa.Model):
@@ -89,6 +111,7 @@ class DiffusionModel(mesa.Model):
         self._c = bh.cascade_coefficient(beh.cascade_probability)
         kernels.configure_threads()
 
+        _check_memory(self.n, self.R, self.T.nnz)
         # State lives in (R, N) arrays, one contiguous row per replicate (the kernels' layout: an
         # agent's contacts are near it in index, so their entries share cache lines); the public
         # attributes (adopted, threshold, ...) are (N, R) views of them.
