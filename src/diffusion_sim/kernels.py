@@ -39,7 +39,6 @@ __all__ = [
     "force_adopt",
     "push_changes",
     "quantised_weight",
-    "refresh_probabilities",
     "resolve_changes",
     "reweight_sources",
     "step_keys",
@@ -178,43 +177,32 @@ def _crossed(si, wi, th, xb, rule):
 
 
 @njit(cache=True)
-def mark_stale(rows, stale, stale_list, n_stale):
+def mark_stale(rows, stale):
     """Mark every replicate of ``rows`` stale: their cached probabilities are recomputed first.
 
-    ``stale`` is (R, N); ``stale_list`` holds flat indices ``r * n + i``.
+    ``stale`` is (R, N).
     """
-    R, n = stale.shape
-    ns = n_stale[0]
+    R = stale.shape[0]
     for k in range(len(rows)):
         i = rows[k]
         for r in range(R):
-            if not stale[r, i]:
-                stale[r, i] = True
-                stale_list[ns] = r * n + i
-                ns += 1
-    n_stale[0] = ns
+            stale[r, i] = True
 
 
 @njit(cache=True)
-def cascade_exposure(
-    indptr, indices, T, m, N_prev, s_new, touched, touched_flag, n_touched, stale, stale_rows, n_stale
-):
+def cascade_exposure(indptr, indices, T, m, N_prev, s_new, touched, touched_flag, n_touched, stale):
     """Cascade exposure ``s_new[r, i] = sum_j q_ij N_prev[r, j]`` from last step's new adopters.
 
     Clears the rows set last step (``touched[:n_touched[0]]``, flagged in ``touched_flag``), pushes
     from every new adopter, and marks every changed row stale.
     """
     R, n = N_prev.shape
-    ns = n_stale[0]
     for k in range(n_touched[0]):
         i = touched[k]
         for r in range(R):
             if s_new[r, i] != 0:
                 s_new[r, i] = 0
-                if not stale[r, i]:
-                    stale[r, i] = True
-                    stale_rows[ns] = r * n + i
-                    ns += 1
+                stale[r, i] = True
         touched_flag[i] = False
     nt = 0
     for j in range(n):
@@ -224,62 +212,48 @@ def cascade_exposure(
                 for e in range(indptr[j], indptr[j + 1]):
                     i = indices[e]
                     s_new[r, i] += quantised_weight(T[e], mj)
-                    if not stale[r, i]:
-                        stale[r, i] = True
-                        stale_rows[ns] = r * n + i
-                        ns += 1
+                    stale[r, i] = True
                     if not touched_flag[i]:
                         touched_flag[i] = True
                         touched[nt] = i
                         nt += 1
     n_touched[0] = nt
-    n_stale[0] = ns
 
 
 @njit(cache=True)
-def refresh_probabilities(
-    A, s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
-    p_flip, stale, stale_rows, n_stale,
+def draw_changes(
+    p_flip, A, z_adopt, z_abandon, cand,
+    s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
+    stale,
 ):  # fmt: skip
-    """Recompute the cached probability of changing state of every stale (agent, replicate) pair.
+    """Every (agent, replicate) draws against its probability of changing state.
 
-    Returns their number.
+    The probability is cached; stale pairs (exposure or parameters changed) recompute it first, in
+    this same sequential pass. Writes the flat indices ``r * n + i`` of the pairs whose draw falls
+    below it into ``cand`` and returns their number.
     """
     R, n = A.shape
-    count = n_stale[0]
     cascade = c > 0.0
     boosted = boost.shape[1] == n
-    for k in range(count):
-        r = stale_rows[k] // n
-        i = stale_rows[k] % n
-        sn = s_new[r, i] if cascade else 0
-        xb = boost[r, i] if boosted else 0.0
-        p_flip[r, i] = _flip_probability(
-            A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn, xb, mon,
-            rule, spontaneous, imitation, c, ab_rate, ab_support,
-        )  # fmt: skip
-        stale[r, i] = False
-    n_stale[0] = 0
-    return count
-
-
-@njit(cache=True)
-def draw_changes(p_flip, A, z_adopt, z_abandon, cand):
-    """Every (agent, replicate) draws against its cached probability of changing state.
-
-    Writes the flat indices ``r * n + i`` of those whose draw falls below it into ``cand`` and
-    returns their number. This is the only pass over every agent, so it does nothing else.
-    """
-    R, n = A.shape
     nc = 0
     for r in range(R):
+        za = z_adopt[r]
+        zb = z_abandon[r]
         for i in range(n):
+            if stale[r, i]:
+                sn = s_new[r, i] if cascade else 0
+                xb = boost[r, i] if boosted else 0.0
+                p_flip[r, i] = _flip_probability(
+                    A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn, xb, mon,
+                    rule, spontaneous, imitation, c, ab_rate, ab_support,
+                )  # fmt: skip
+                stale[r, i] = False
             pf = p_flip[r, i]
             if pf <= 0.0:
                 continue
-            zr = z_adopt[r]
+            zr = za
             if A[r, i]:
-                zr = z_abandon[r]
+                zr = zb
             if _u01(zr, i) < pf:
                 cand[nc] = r * n + i
                 nc += 1
@@ -380,7 +354,7 @@ def resolve_changes(
 
 @njit(cache=True)
 def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, N_next, s, adopted_at, channel,
-                cnt_new, cnt_channel, stale, stale_rows, n_stale):  # fmt: skip
+                cnt_new, cnt_channel, stale):  # fmt: skip
     """Adopt the non-adopters ``(cols[k], rows[k])`` now (an intervention at the start of a step).
 
     Updates the snapshot ``A`` and pushes their influence, so this step's decisions see them; they
@@ -388,7 +362,6 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
     """
     R, n = A.shape
     G = agent_groups.shape[1]
-    ns = n_stale[0]
     done = 0
     for k in range(len(rows)):
         i = rows[k]
@@ -407,30 +380,22 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
             if grp >= 0:
                 cnt_new[grp, r] += 1
         mi = m[r, i]
-        if not stale[r, i]:
-            stale[r, i] = True
-            stale_rows[ns] = r * n + i
-            ns += 1
+        stale[r, i] = True
         for e in range(indptr[i], indptr[i + 1]):
             j = indices[e]
             s[r, j] += quantised_weight(T[e], mi)
-            if not stale[r, j]:
-                stale[r, j] = True
-                stale_rows[ns] = r * n + j
-                ns += 1
-    n_stale[0] = ns
+            stale[r, j] = True
     return done
 
 
 @njit(cache=True)
-def reweight_sources(rows, cols, factor, indptr, indices, T, m, A, s, w, stale, stale_rows, n_stale):
+def reweight_sources(rows, cols, factor, indptr, indices, T, m, A, s, w, stale):
     """Multiply the source weight of ``(cols[k], rows[k])`` by ``factor[k]``.
 
     Every contact's exposure ``s`` and total weight ``w`` stay exact: the integer differences are
     pushed.
     """
     R, n = A.shape
-    ns = n_stale[0]
     for k in range(len(rows)):
         j = rows[k]
         r = cols[k]
@@ -443,22 +408,17 @@ def reweight_sources(rows, cols, factor, indptr, indices, T, m, A, s, w, stale, 
             w[r, i] += d
             if A[r, j]:
                 s[r, i] += d
-            if not stale[r, i]:
-                stale[r, i] = True
-                stale_rows[ns] = r * n + i
-                ns += 1
-    n_stale[0] = ns
+            stale[r, i] = True
 
 
 @njit(cache=True)
-def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale, stale_rows, n_stale):
+def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale):
     """Push each change into its contacts' exposure and mark them and the changed agent stale.
 
     An adoption adds ``q_ij`` to every contact i, an abandonment subtracts it. Every candidate of
     :func:`draw_changes` changed state, one way or the other.
     """
     R, n = N_next.shape
-    ns = n_stale[0]
     for k in range(n_cand):
         if cand[k] < 0:  # resolved as no change
             continue
@@ -466,15 +426,8 @@ def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale, stale_ro
         j = cand[k] % n
         sg = 1 if N_next[r, j] else -1
         mj = m[r, j]
-        if not stale[r, j]:
-            stale[r, j] = True
-            stale_rows[ns] = r * n + j
-            ns += 1
+        stale[r, j] = True
         for e in range(indptr[j], indptr[j + 1]):
             i = indices[e]
             s[r, i] += sg * quantised_weight(T[e], mj)
-            if not stale[r, i]:
-                stale[r, i] = True
-                stale_rows[ns] = r * n + i
-                ns += 1
-    n_stale[0] = ns
+            stale[r, i] = True

@@ -155,8 +155,6 @@ class DiffusionModel(mesa.Model):
         self._p_flip = np.zeros((R, n))
         # (replicate, agent) pairs whose cached probability of changing state must be recomputed
         self._stale = np.zeros((R, n), np.bool_)
-        self._stale_list = np.zeros(n * R, np.int64)
-        self._n_stale = np.zeros(1, np.int64)
         self.mark_stale(ids)
         self._cand = np.zeros(n * R, np.int64)
         self._A_next = np.empty_like(seeded)
@@ -212,20 +210,21 @@ class DiffusionModel(mesa.Model):
         cnt_new, cnt_ab, cnt_ch = self._counts
         z = {name: kernels.step_keys(self.streams.keys(name), t) for name in ("adoption", "abandonment", "channel")}
         T, m, c = self.T, self._m, float(self._c)
-        stale = (self._stale, self._stale_list, self._n_stale)
         if c > 0:
             kernels.cascade_exposure(
                 T.indptr, T.indices, T.data, m, self._N, self._s_new,
-                self._touched, self._touched_flag, self._n_touched, *stale,
+                self._touched, self._touched_flag, self._n_touched, self._stale,
             )  # fmt: skip
+        # 3a. every (agent, replicate) draws against its probability of changing state (recomputed
+        #     first where its exposure or parameters changed)
         rates = (float(beh.spontaneous), float(beh.imitation), c)
-        kernels.refresh_probabilities(
-            self._A, self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
+        n_cand = kernels.draw_changes(
+            self._p_flip, self._A, z["adoption"], z["abandonment"], self._cand,
+            self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
             self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
-            self._p_flip, *stale,
+            self._stale,
         )  # fmt: skip
-        # 3a-b. adoption and dis-adoption drawn from the snapshot; the agents that change resolved
-        n_cand = kernels.draw_changes(self._p_flip, self._A, z["adoption"], z["abandonment"], self._cand)
+        # 3b. the agents that change are resolved from the snapshot
         np.copyto(self._A_next, self._A)
         kernels.resolve_changes(
             self._cand, n_cand, T.indptr, T.indices, T.data, m, self.source_role, self._theta, self._ext, self._boost,
@@ -235,7 +234,7 @@ class DiffusionModel(mesa.Model):
             cnt_new, cnt_ab, cnt_ch,
         )  # fmt: skip
         # 3c. the changes enter the exposure of the contacts (s now describes the next state)
-        kernels.push_changes(self._cand, n_cand, T.indptr, T.indices, T.data, m, self._N_next, self._s, *stale)
+        kernels.push_changes(self._cand, n_cand, T.indptr, T.indices, T.data, m, self._N_next, self._s, self._stale)
         self._A, self._A_next = self._A_next, self._A
         self._N, self._N_next = self._N_next, self._N
         # 4. record
@@ -269,8 +268,6 @@ class DiffusionModel(mesa.Model):
                 cnt_new,
                 cnt_ch,
                 self._stale,
-                self._stale_list,
-                self._n_stale,
             )  # fmt: skip
         )
 
@@ -299,7 +296,7 @@ class DiffusionModel(mesa.Model):
         T = self.T
         kernels.reweight_sources(
             agents, np.asarray(columns, np.int64), f, T.indptr, T.indices, T.data,
-            self._m, self._A, self._s, self._w, self._stale, self._stale_list, self._n_stale,
+            self._m, self._A, self._s, self._w, self._stale,
         )  # fmt: skip
 
     def set_boost(self, boost: np.ndarray | None) -> None:
@@ -323,7 +320,7 @@ class DiffusionModel(mesa.Model):
 
     def mark_stale(self, rows: np.ndarray) -> None:
         """Tell the step that these agents' parameters changed (an intervention calls this)."""
-        kernels.mark_stale(np.asarray(rows, dtype=np.int64), self._stale, self._stale_list, self._n_stale)
+        kernels.mark_stale(np.asarray(rows, dtype=np.int64), self._stale)
 
     # ---- (N, R) views of the state: row i is agent i, column r replicate r
     adopted = property(lambda self: self._A.T, doc="Whether each agent practises the behaviour (N, R).")
