@@ -36,6 +36,7 @@ __all__ = [
     "draw_changes",
     "mark_stale",
     "exposure_full",
+    "tie_rows",
     "force_adopt",
     "push_changes",
     "quantised_weight",
@@ -113,22 +114,28 @@ def uniforms(z, agents):
     return out
 
 
+def tie_rows(indptr: np.ndarray) -> np.ndarray:
+    """Row (agent) of every tie of a CSR matrix, for flat loops over ties (int32)."""
+    return np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
+
+
 @njit(cache=True)
-def exposure_full(indptr, indices, T, m, A, s, w):
-    """Whole-graph exposure: ``s[r, i] = sum_j q_ij(r) A[r, j]`` and ``w[r, i] = sum_j q_ij(r)``."""
-    R, n = A.shape
-    for i in range(n):
-        for r in range(R):
-            s[r, i] = 0
-            w[r, i] = 0
-        for k in range(indptr[i], indptr[i + 1]):
+def exposure_full(rows, indices, T, m, A, s, w):
+    """Whole-graph exposure: ``s[r, i] = sum_j q_ij(r) A[r, j]`` and ``w[r, i] = sum_j q_ij(r)``.
+
+    One flat pass over the ties (``rows[k]``, ``indices[k]``: agent and contact of tie k, from
+    :func:`tie_rows`), which streams the tie arrays; integer sums do not depend on order.
+    """
+    R = A.shape[0]
+    s[:, :] = 0
+    w[:, :] = 0
+    for r in range(R):
+        for k in range(len(indices)):
             j = indices[k]
-            t = T[k]
-            for r in range(R):
-                q = quantised_weight(t, m[r, j])
-                w[r, i] += q
-                if A[r, j]:
-                    s[r, i] += q
+            i = rows[k]
+            q = quantised_weight(T[k], m[r, j])
+            w[r, i] += q
+            s[r, i] += q * np.int64(A[r, j])  # branch-free: adoption is unpredictable
 
 
 # Helpers below take scalars only: a numba function that takes arrays pays atomic reference counting

@@ -146,7 +146,7 @@ class DiffusionModel(mesa.Model):
         self._s = np.zeros((R, n), np.int64)
         self._w = np.zeros((R, n), np.int64)
         T = self.T
-        kernels.exposure_full(T.indptr, T.indices, T.data, self._m, self._A, self._s, self._w)
+        kernels.exposure_full(kernels.tie_rows(T.indptr), T.indices, T.data, self._m, self._A, self._s, self._w)
         cascade = self._c > 0
         self._s_new = np.zeros((R, n) if cascade else (R, 1), np.int64)
         self._touched = np.zeros(n if cascade else 1, np.int64)
