@@ -95,57 +95,19 @@ def merged_pairs(network) -> np.ndarray:
 
 
 def one_layer_community(n: int, pairs: np.ndarray, seeds: np.ndarray):
-    """n agents in one village tied by ``pairs`` in one unit-weight layer; ``seeds`` are health workers.
+    """n agents in one village tied by ``pairs``; ``seeds`` are the initial adopters."""
+    from diffusion_sim.community import single_layer_community
 
-    The same construction as ``tests/conftest.py::make_community``: every node is a household except
-    the initial adopters, which are health workers (``workload_scenario`` makes them, and only them,
-    adopt at step 0).
-    """
-    from diffusion_sim.community import Community
-    from diffusion_sim.network.graph import EdgeList, LayeredNetwork
-    from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, Population
-
-    role = np.full(n, HOUSEHOLD, np.int8)
-    role[seeds] = HEALTH_WORKER
-    pop = Population(
-        role=role,
-        leader_kind=np.full(n, -1, np.int8),
-        village=np.zeros(n, np.int32),
-        household_size=np.ones(n, np.int16),
-        marginalised=np.zeros(n, bool),
-        congregation=np.full(n, -1, np.int32),
-        catchment=np.full(n, -1, np.int32),
-        n_villages=1,
-    )
-    net = LayeredNetwork(n=n, layers={"kin": EdgeList.unit(pairs[:, 0], pairs[:, 1])} if len(pairs) else {})
-    return Community(population=pop, network=net)
+    return single_layer_community(n, pairs, seeds)
 
 
 def workload_scenario(workload: str, steps: int):
-    """The scenario of a workload: ``tests/conftest.py::plain_scenario`` plus the workload's rule.
+    """The scenario of a workload: :func:`diffusion_sim.scenario.plain_scenario` plus the workload's rule:
+    the fractional threshold rule (household thresholds normal(0.3, 0.1)) or the independent cascade
+    with p = 0.05 and no rule."""
+    from diffusion_sim.scenario import plain_scenario
 
-    Unit weights everywhere, health workers (the initial adopters) adopt at step 0, households never
-    seed, every stochastic channel off, no abandonment; then either the fractional threshold rule
-    (household thresholds normal(0.3, 0.1)) or the independent cascade with p = 0.05 and no rule.
-    """
-    from diffusion_sim.scenario import Scenario, apply_overrides
-
-    base = {
-        "behaviour.external": 0.0,
-        "behaviour.spontaneous": 0.0,
-        "behaviour.imitation": 0.0,
-        "behaviour.cascade_probability": 0.0,
-        "behaviour.abandonment.rate": 0.0,
-        "behaviour.abandonment.peer_support": 0.0,
-        "roles.household.initial_adoption": 0.0,
-        "roles.health_worker.initial_adoption": 1.0,
-        "schedule.steps": steps,
-    }
-    for t in ("household", "religious_leader", "traditional_leader", "youth_leader", "women_leader", "health_worker"):
-        base[f"roles.{t}.influence"] = 1.0
-        base[f"roles.{t}.trust"] = 1.0
-    for layer in ("kin", "neighbour", "congregation", "leader", "catchment", "inter_village"):
-        base[f"network.{layer}.weight"] = 1.0
+    base: dict = {"schedule.steps": steps}
     if workload == "threshold":
         base |= {
             "behaviour.threshold_rule": "fractional",
@@ -156,7 +118,7 @@ def workload_scenario(workload: str, steps: int):
         base |= {"behaviour.threshold_rule": "none", "behaviour.cascade_probability": CASCADE_P}
     else:
         raise ValueError(workload)
-    return apply_overrides(Scenario(), base)
+    return plain_scenario(base)
 
 
 def files(workdir: str, households: int) -> dict[str, Path]:

@@ -10,7 +10,7 @@ from diffusion_sim.population import Population, generate_population
 from diffusion_sim.rng import generator
 from diffusion_sim.scenario.schema import Scenario
 
-__all__ = ["Community", "build_community"]
+__all__ = ["Community", "build_community", "single_layer_community"]
 
 
 @dataclass(eq=False)
@@ -40,3 +40,32 @@ def build_community(scenario: Scenario, seed: int) -> Community:
         return read_community(scenario.community.imported, scenario)
     pop = generate_population(scenario, generator(seed, "community.population"))
     return Community(population=pop, network=build_network(scenario, pop, seed))
+
+
+def single_layer_community(n: int, edges, seeds=(), layer: str = "kin") -> Community:
+    """``n`` agents in one village tied by ``edges`` (pairs) in one unit-weight layer.
+
+    Agents in ``seeds`` are health workers, every other agent a household: with
+    :func:`diffusion_sim.scenario.plain_scenario` exactly the seeds adopt at step 0. For known-answer
+    tests and for benchmarks that run the same graph on other engines.
+    """
+    import numpy as np
+
+    from diffusion_sim.network.graph import EdgeList
+    from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD
+
+    role = np.full(n, HOUSEHOLD, np.int8)
+    role[np.asarray(seeds, dtype=np.int64)] = HEALTH_WORKER
+    pop = Population(
+        role=role,
+        leader_kind=np.full(n, -1, np.int8),
+        village=np.zeros(n, np.int32),
+        household_size=np.ones(n, np.int16),
+        marginalised=np.zeros(n, bool),
+        congregation=np.full(n, -1, np.int32),
+        catchment=np.full(n, -1, np.int32),
+        n_villages=1,
+    )
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    net = LayeredNetwork(n=n, layers={layer: EdgeList.unit(e[:, 0], e[:, 1])} if len(e) else {})
+    return Community(population=pop, network=net)

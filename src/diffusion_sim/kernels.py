@@ -29,6 +29,8 @@ import numba
 import numpy as np
 from numba import njit
 
+from diffusion_sim.rng import step_keys
+
 __all__ = [
     "SCALE",
     "cascade_exposure",
@@ -43,7 +45,6 @@ __all__ = [
     "resolve_changes",
     "reweight_sources",
     "step_keys",
-    "uniforms",
 ]
 
 SCALE = float(2**32)
@@ -89,29 +90,6 @@ def _u01(zr, agent):
 def quantised_weight(t, m):
     """Integer influence of one tie: ``rint(t * m * 2**32)``."""
     return np.int64(np.rint(t * m * SCALE))
-
-
-def step_keys(keys: np.ndarray, step: int) -> np.ndarray:
-    """Per-replicate mixed keys of one stream at one step (the ``z`` of :func:`diffusion_sim.rng.uniform`)."""
-    s = np.uint64((step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & ((1 << 64) - 1))
-    with np.errstate(over="ignore"):
-        z = keys.astype(np.uint64) ^ s
-        z ^= z >> np.uint64(30)
-        z *= _M1
-        z ^= z >> np.uint64(27)
-        z *= _M2
-        z ^= z >> np.uint64(31)
-    return z
-
-
-@njit(cache=True)
-def uniforms(z, agents):
-    """Compiled counter-based uniforms: entry [k, r] for agent ``agents[k]`` under step key ``z[r]``."""
-    out = np.empty((len(agents), len(z)))
-    for k in range(len(agents)):
-        for r in range(len(z)):
-            out[k, r] = _u01(z[r], agents[k])
-    return out
 
 
 def tie_rows(indptr: np.ndarray) -> np.ndarray:
@@ -181,6 +159,15 @@ def _crossed(si, wi, th, xb, rule):
     if rule == 1:
         return (np.float64(si) / np.float64(wi) if wi > 0 else 0.0) + xb >= th
     return np.float64(si) / SCALE + xb * (np.float64(wi) / SCALE) >= th
+
+
+@njit(cache=True, inline="always")
+def _count(agent_groups, i, r, counts):
+    """Add agent i (replicate r) to the counts of each of its groups."""
+    for g in range(agent_groups.shape[1]):
+        grp = agent_groups[i, g]
+        if grp >= 0:
+            counts[grp, r] += 1
 
 
 @njit(cache=True)
@@ -281,7 +268,6 @@ def resolve_changes(
     and ``abandoned`` (which must arrive all False), the per-agent records and per-group counts.
     """
     R, n = A.shape
-    G = agent_groups.shape[1]
     cc = min(c, 1e300)
     boosted = boost.shape[1] == n
     by = np.zeros(3, np.int64)
@@ -297,10 +283,7 @@ def resolve_changes(
             abandoned[r, i] = True
             A_next[r, i] = False
             abandoned_at[r, i] = step
-            for g in range(G):
-                grp = agent_groups[i, g]
-                if grp >= 0:
-                    cnt_ab[grp, r] += 1
+            _count(agent_groups, i, r, cnt_ab)
             continue
         si = s[r, i]
         wi = w[r, i]
@@ -353,10 +336,7 @@ def resolve_changes(
         if adopted_at[r, i] < 0:
             adopted_at[r, i] = step
             channel[r, i] = ch
-        for g in range(G):
-            grp = agent_groups[i, g]
-            if grp >= 0:
-                cnt_new[grp, r] += 1
+        _count(agent_groups, i, r, cnt_new)
 
 
 @njit(cache=True)
@@ -368,7 +348,6 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
     count as new adopters of this step through channel ``code``. Returns how many were adopted.
     """
     R, n = A.shape
-    G = agent_groups.shape[1]
     done = 0
     for k in range(len(rows)):
         i = rows[k]
@@ -382,10 +361,7 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
         if adopted_at[r, i] < 0:
             adopted_at[r, i] = step
             channel[r, i] = code
-        for g in range(G):
-            grp = agent_groups[i, g]
-            if grp >= 0:
-                cnt_new[grp, r] += 1
+        _count(agent_groups, i, r, cnt_new)
         mi = m[r, i]
         stale[r, i] = True
         for e in range(indptr[i], indptr[i + 1]):

@@ -22,7 +22,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["Streams", "generator", "name_hash", "stream_key", "uniform", "uniform_pairs", "uniform_scalar"]
+__all__ = ["Streams", "generator", "name_hash", "step_keys", "stream_key", "uniform", "uniform_scalar"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -67,6 +67,17 @@ def stream_key(seed: int, replicate: int, stream: str) -> int:
     return _mix_int(k ^ name_hash(stream))
 
 
+def step_keys(keys: np.ndarray | int, step: int) -> np.ndarray:
+    """Mixed keys of a stream at one step, one per replicate: ``z = mix(key ^ step_key(step))``.
+
+    A draw is then ``mix((agent + 1) * GOLDEN + z)``; the compiled kernels take ``z`` directly.
+    """
+    k = np.atleast_1d(np.asarray(keys, dtype=np.uint64))
+    s = np.uint64((step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & _MASK64)
+    with np.errstate(over="ignore"):
+        return _mix(k ^ s)
+
+
 def uniform(keys: np.ndarray | int, step: int, agents: np.ndarray) -> np.ndarray:
     """Uniform draws in [0, 1) for ``agents`` at ``step`` under each stream key.
 
@@ -81,26 +92,13 @@ def uniform(keys: np.ndarray | int, step: int, agents: np.ndarray) -> np.ndarray
 
     """
     scalar = np.ndim(keys) == 0
-    k = np.atleast_1d(np.asarray(keys, dtype=np.uint64))
-    s = np.uint64((step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & _MASK64)
+    z = step_keys(keys, step)  # one per replicate
     with np.errstate(over="ignore"):
-        z = _mix(k ^ s)  # one per replicate
         a = np.asarray(agents, dtype=np.uint64) + np.uint64(1)
         x = a[:, None] * _GOLDEN + z[None, :]
         x = _mix(x)
     out = (x >> _S11).astype(np.float64) * _TWO_M53
     return out[:, 0] if scalar else out
-
-
-def uniform_pairs(keys: np.ndarray, step: int, agents: np.ndarray) -> np.ndarray:
-    """Element-wise draws: entry k equals ``uniform(keys[k], step, [agents[k]])[0]``."""
-    k = np.asarray(keys, dtype=np.uint64)
-    s = np.uint64((step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & _MASK64)
-    with np.errstate(over="ignore"):
-        z = _mix(k ^ s)
-        x = (np.asarray(agents, dtype=np.uint64) + np.uint64(1)) * _GOLDEN + z
-        x = _mix(x)
-    return (x >> _S11).astype(np.float64) * _TWO_M53
 
 
 def uniform_scalar(key: int, step: int, agent: int) -> float:
@@ -155,10 +153,6 @@ class Streams:
     def uniform_column(self, stream: str, step: int, agents: np.ndarray, column: int) -> np.ndarray:
         """Uniforms of shape (len(agents),) for one replicate column only."""
         return uniform(self.keys(stream)[column], step, agents)
-
-    def uniform_pairs(self, stream: str, step: int, agents: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """One uniform per (agent, replicate column) pair: entry k is column ``columns[k]`` of agent ``agents[k]``."""
-        return uniform_pairs(self.keys(stream)[columns], step, agents)
 
     def generator(self, stream: str) -> np.random.Generator:
         """Bulk generator of a stream; shared by all replicates (the community is common)."""

@@ -137,9 +137,8 @@ def contact_pairs(model: DiffusionModel, sources: np.ndarray) -> tuple[np.ndarra
     sources = np.asarray(sources, np.int64)
     lengths = T.indptr[sources + 1] - T.indptr[sources]
     src = np.repeat(sources, lengths)
-    idx = (
-        np.concatenate([np.arange(T.indptr[j], T.indptr[j + 1]) for j in sources]) if len(sources) else np.zeros(0, int)
-    )
+    starts = np.repeat(T.indptr[sources] - (np.cumsum(lengths) - lengths), lengths)  # row start minus offset
+    idx = starts + np.arange(int(lengths.sum()))
     dst = T.indices[idx].astype(np.int64)
     keep = model.community.population.role[dst] == HOUSEHOLD
     return src[keep], dst[keep]

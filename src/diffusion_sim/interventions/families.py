@@ -52,6 +52,15 @@ def _visit_and_convert(
     return visits
 
 
+def _adopt_and_empower(model: DiffusionModel, chosen: list[np.ndarray], channel: int, multiplier: float) -> None:
+    """The agents ``chosen[r]`` of each replicate r adopt now; their influence x trust is multiplied."""
+    cols = np.concatenate([np.full(len(x), r) for r, x in enumerate(chosen)])
+    rows = np.concatenate(chosen)
+    model.adopt(rows, cols, channel)
+    if multiplier != 1.0:
+        model.scale_influence(rows, cols, multiplier)
+
+
 class LeaderTrainingImpl(InterventionImpl):
     """Trained leaders adopt, count more, and hold conversations.
 
@@ -72,11 +81,7 @@ class LeaderTrainingImpl(InterventionImpl):
     def on_step(self, model: DiffusionModel, t: int) -> None:  # noqa: D102
         s = self.spec
         if t == s.start:
-            cols = np.concatenate([np.full(len(x), r) for r, x in enumerate(self.trained)])
-            rows = np.concatenate(self.trained)
-            model.adopt(rows, cols, bh.TRAINING)
-            if s.influence_multiplier != 1.0:
-                model.scale_influence(rows, cols, s.influence_multiplier)
+            _adopt_and_empower(model, self.trained, bh.TRAINING, s.influence_multiplier)
             model.spend(self.index, np.array([len(x) for x in self.trained]) * s.cost_per_leader)
         if not self.active(t) or s.conversations == 0:
             return
@@ -234,11 +239,7 @@ class YouthVolunteersImpl(InterventionImpl):
     def on_step(self, model: DiffusionModel, t: int) -> None:  # noqa: D102
         s = self.spec
         if t == s.start:
-            cols = np.concatenate([np.full(len(x), r) for r, x in enumerate(self.volunteers)])
-            rows = np.concatenate(self.volunteers)
-            model.adopt(rows, cols, bh.VOLUNTEER)
-            if s.influence_multiplier != 1.0:
-                model.scale_influence(rows, cols, s.influence_multiplier)
+            _adopt_and_empower(model, self.volunteers, bh.VOLUNTEER, s.influence_multiplier)
         if not self.active(t):
             return
         n_vol = np.array([len(x) for x in self.volunteers], dtype=float)
@@ -279,8 +280,7 @@ class CommunityDistributionImpl(InterventionImpl):
     def on_step(self, model: DiffusionModel, t: int) -> None:  # noqa: D102
         s = self.spec
         if t == s.start:
-            cols = np.concatenate([np.full(len(x), r) for r, x in enumerate(self.distributors)])
-            model.adopt(np.concatenate(self.distributors), cols, bh.DISTRIBUTION)
+            _adopt_and_empower(model, self.distributors, bh.DISTRIBUTION, 1.0)
         if not self.active(t) or s.households_per_step == 0:
             return
         pop = model.community.population
@@ -340,8 +340,7 @@ class SeedingImpl(InterventionImpl):
         s = self.spec
         if t != s.start:
             return
-        cols = np.concatenate([np.full(len(x), r) for r, x in enumerate(self.seeds)])
-        model.adopt(np.concatenate(self.seeds), cols, bh.SEED)
+        _adopt_and_empower(model, self.seeds, bh.SEED, 1.0)
         model.spend(
             self.index,
             np.array([len(x) for x in self.seeds]) * s.cost_per_seed,

@@ -8,6 +8,7 @@ from diffusion_sim.scenario.load import (
     scenario_from_dict,
     scenario_json_schema,
 )
+from diffusion_sim.scenario.presets import plain_scenario
 from diffusion_sim.scenario.schema import (
     AGENT_TYPES,
     LAYERS,
@@ -34,6 +35,7 @@ __all__ = [
     "format_validation_error",
     "load_scenario",
     "parse_override",
+    "plain_scenario",
     "scenario_from_dict",
     "scenario_json_schema",
 ]
