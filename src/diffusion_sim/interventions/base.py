@@ -11,7 +11,7 @@ from diffusion_sim.population import HOUSEHOLD
 
 if TYPE_CHECKING:
     from diffusion_sim.model import DiffusionModel
-    from diffusion_sim.scenario.schema import _Intervention
+    from diffusion_sim.scenario.intervention_schema import _Intervention
 
 __all__ = ["InterventionImpl", "pick_per_provider", "contact_pairs"]
 
