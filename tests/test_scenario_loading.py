@@ -19,7 +19,7 @@ from diffusion_sim.community import build_community
 from diffusion_sim.errors import UserError
 from diffusion_sim.network.io import write_csv_community
 from diffusion_sim.scenario import Scenario, apply_overrides, load_scenario, scenario_from_dict, scenario_json_schema
-from diffusion_sim.scenario.load import _submodel
+from diffusion_sim.scenario.introspect import _submodel
 
 # ------------------------------------------------------------------------------------ helpers
 
