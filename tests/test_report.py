@@ -20,9 +20,8 @@ from diffusion_sim.report import (
     equity_figure,
     write_report,
 )
-from diffusion_sim.report.html import (
+from diffusion_sim.report.format import (
     DASH,
-    first_to_reach,
     format_change,
     format_count,
     format_money,
@@ -31,6 +30,7 @@ from diffusion_sim.report.html import (
     format_time_to,
     money_decimals,
 )
+from diffusion_sim.report.summaries import first_to_reach
 from diffusion_sim.scenario import Scenario, apply_overrides
 
 INJECTED = "<b>x</b>"

@@ -230,6 +230,7 @@ def write_comparison(comp: Comparison, out_dir: str | Path) -> Path:
     import json
 
     from diffusion_sim.runner import write_folder, write_frame
+    from diffusion_sim.scenario.yaml_source import to_yaml
 
     def fill(tmp: Path) -> None:
         write_frame(comp.outcomes, tmp / "outcomes.parquet", tmp / "outcomes.csv")
@@ -239,7 +240,7 @@ def write_comparison(comp: Comparison, out_dir: str | Path) -> Path:
         folder = tmp / "scenarios"
         folder.mkdir()
         for k, (sc, text) in enumerate(zip(comp.scenarios, comp.texts, strict=True)):
-            body = text or yaml_dump(sc)
+            body = text or to_yaml(sc)
             (folder / f"{k:02d}-{_slug(sc.name)}.yaml").write_text(body, encoding="utf-8")
         prov = {
             "seed": comp.seed,
@@ -257,13 +258,6 @@ def write_comparison(comp: Comparison, out_dir: str | Path) -> Path:
         write_report(comp, tmp)
 
     return write_folder(out_dir, fill, COMPARE_FILES)
-
-
-def yaml_dump(scenario: Scenario) -> str:
-    """A scenario as YAML (every field, defaults filled in)."""
-    import yaml
-
-    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
 def _slug(name: str) -> str:

@@ -4,9 +4,8 @@ The page opens offline: no scripts, no external URLs, all CSS inline and every f
 base64 PNG. It carries no timestamp, so the same comparison always gives the same bytes. Every
 user-provided string (scenario names, descriptions, intervention labels, file texts) is escaped.
 
-The number formatters (:func:`format_percent`, :func:`format_pp`, :func:`format_count`,
-:func:`format_money`, :func:`format_time_to`, :func:`format_change`, :func:`format_value`) are
-public so that the numbers can be checked against the comparison's data frames.
+Numbers are formatted by :mod:`diffusion_sim.report.format` and derived by
+:mod:`diffusion_sim.report.summaries`; this module lays out the page.
 """
 
 from __future__ import annotations
@@ -14,16 +13,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 import os
 import secrets
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-import yaml
 
 from diffusion_sim.report.figures import (
     CHANNEL_LABELS,
@@ -35,260 +30,36 @@ from diffusion_sim.report.figures import (
     intervention_costs,
     mean_interval,
 )
+from diffusion_sim.report.format import (
+    DASH,
+    _change,
+    _missing,
+    format_count,
+    format_money,
+    format_percent,
+    format_pp,
+    format_time_to,
+    format_value,
+    money_decimals,
+    outcome_kind,
+)
+from diffusion_sim.report.summaries import (
+    _dash,
+    _level_label,
+    _target_column,
+    _time_columns,
+    first_to_reach,
+    time_to_summary,
+)
 from diffusion_sim.scenario.schema import Scenario
+from diffusion_sim.scenario.yaml_source import to_yaml
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from diffusion_sim.compare import Comparison
 
-__all__ = [
-    "DASH",
-    "figure_data_uri",
-    "first_to_reach",
-    "format_change",
-    "format_count",
-    "format_money",
-    "format_percent",
-    "format_pp",
-    "format_steps",
-    "format_time_to",
-    "format_value",
-    "money_decimals",
-    "outcome_kind",
-    "render_report",
-    "time_to_summary",
-    "write_report",
-]
-
-DASH = "–"
-"""Shown for a missing value (NaN), usually followed by a short reason."""
-
-# ----------------------------------------------------------------------------------- formatting
-
-
-def _missing(x: Any) -> bool:
-    return x is None or bool(pd.isna(x))
-
-
-def _number(x: float, decimals: int, signed: bool = False) -> str:
-    """``x`` with thousands separators and ``decimals`` decimals; never ``-0``."""
-    x = float(x)
-    if round(x, decimals) == 0:
-        x = 0.0
-    return f"{x:{'+' if signed else ''},.{decimals}f}"
-
-
-def format_percent(x: Any, signed: bool = False) -> str:
-    """A share as a percentage with one decimal (0.6309 -> ``63.1%``); NaN -> ``–``."""
-    return DASH if _missing(x) else _number(100 * float(x), 1, signed) + "%"
-
-
-def format_pp(x: Any, signed: bool = True, unit: bool = True) -> str:
-    """A difference of shares in percentage points (0.331 -> ``+33.1 pp``); NaN -> ``–``."""
-    return DASH if _missing(x) else _number(100 * float(x), 1, signed) + (" pp" if unit else "")
-
-
-def format_count(x: Any, signed: bool = False) -> str:
-    """A count with thousands separators and no decimals (2558.9 -> ``2,559``); NaN -> ``–``."""
-    return DASH if _missing(x) else _number(float(x), 0, signed)
-
-
-def money_decimals(x: Any) -> int:
-    """Decimals used for an amount: none from 100 up (in absolute value) and for zero, two otherwise."""
-    return 0 if _missing(x) or abs(float(x)) >= 100 or float(x) == 0 else 2
-
-
-def format_money(x: Any, currency: str | None = None, decimals: int | None = None, signed: bool = False) -> str:
-    """An amount with its currency (``USD 4,092``, ``USD 3.05``); NaN -> ``–``.
-
-    Args:
-        x: the amount.
-        currency: its label; None leaves it out (interval bounds).
-        decimals: decimals to show; None: :func:`money_decimals` of ``x``.
-        signed: always show the sign (differences).
-
-    """
-    if _missing(x):
-        return DASH
-    text = _number(float(x), money_decimals(x) if decimals is None else decimals, signed)
-    return f"{currency} {text}" if currency else text
-
-
-def format_steps(x: Any, signed: bool = False) -> str:
-    """A number of steps with one decimal; NaN -> ``–``."""
-    return DASH if _missing(x) else _number(float(x), 1, signed)
-
-
-def format_time_to(mean_step: Any, reached: int, total: int, days_per_step: float) -> str:
-    """Time to a coverage target: mean over the replicates that reached it, and how many did.
-
-    ``20.8 steps (146 days), 8/10 reached``; ``– not reached (0/10)`` when none did.
-    """
-    if reached == 0 or _missing(mean_step):
-        return f"{DASH} not reached (0/{total})"
-    days = _number(float(mean_step) * days_per_step, 0)
-    return f"{format_steps(mean_step)} steps ({days} days), {reached}/{total} reached"
-
-
-_SHARE = {
-    "final_coverage",
-    "sustained_coverage",
-    "abandoned_share",
-    "lowest_village_coverage",
-}
-_COUNT = {"adopters", "extra_adopters"}
-_MONEY = {"cost", "community_cost", "extra_cost", "cost_per_extra_adopter"}
-
-
-def outcome_kind(outcome: str) -> str:
-    """How an outcome is shown: ``share``, ``gap``, ``time``, ``count``, ``money`` or ``number``."""
-    if outcome in _SHARE or outcome.startswith("coverage_"):
-        return "share"
-    if outcome == "equity_gap":
-        return "gap"
-    if outcome.startswith("time_to_"):
-        return "time"
-    if outcome in _COUNT or outcome.startswith("adoptions_"):
-        return "count"
-    if outcome in _MONEY:
-        return "money"
-    return "number"
-
-
-def format_value(x: Any, kind: str, currency: str | None = None) -> str:
-    """A mean outcome formatted for its kind (see :func:`outcome_kind`); NaN -> ``–``."""
-    if kind == "share":
-        return format_percent(x)
-    if kind == "gap":
-        return format_pp(x)
-    if kind == "time":
-        return DASH if _missing(x) else f"{format_steps(x)} steps"
-    if kind == "count":
-        return format_count(x)
-    if kind == "money":
-        return format_money(x, currency)
-    return DASH if _missing(x) else f"{float(x):.3g}"
-
-
-def format_change(diff: Any, low: Any, high: Any, kind: str, currency: str | None = None, interval: bool = True) -> str:
-    """A paired difference and its interval: ``+33.1 pp [+25.9, +40.4]``; NaN difference -> ``–``.
-
-    The bounds carry no unit; money bounds use the decimals of the difference. With ``interval``
-    False (a single pair of replicates) the interval is replaced by ``(one replicate: no interval)``.
-    """
-    if _missing(diff):
-        return DASH
-    if kind in ("share", "gap"):
-        main, bound = format_pp(diff), (lambda v: format_pp(v, unit=False))
-    elif kind == "time":
-        main, bound = f"{format_steps(diff, signed=True)} steps", (lambda v: format_steps(v, signed=True))
-    elif kind == "count":
-        main, bound = format_count(diff, signed=True), (lambda v: format_count(v, signed=True))
-    elif kind == "money":
-        d = money_decimals(diff)
-        main = format_money(diff, currency, signed=True)
-        bound = partial(format_money, currency=None, decimals=d, signed=True)
-    else:
-        main, bound = f"{float(diff):+.3g}", (lambda v: DASH if _missing(v) else f"{float(v):+.3g}")
-    if not interval:
-        return f"{main} (one replicate: no interval)"
-    return f"{main} [{bound(low)}, {bound(high)}]"
-
-
-def _change(r: pd.Series, kind: str, currency: str | None = None) -> str:
-    """:func:`format_change` of a row of ``Comparison.differences`` (no interval from fewer than 2 pairs)."""
-    return format_change(r["diff"], r["diff_low"], r["diff_high"], kind, currency, interval=int(r["n"]) > 1)
-
-
-# ---------------------------------------------------------------------------------- derived data
-
-
-def time_to_summary(comp: Comparison, column: str) -> pd.DataFrame:
-    """Per scenario: mean of a ``time_to_<p>`` outcome over replicates that reached it, how many did, of how many.
-
-    Columns ``mean``, ``reached``, ``total``, ``median`` (replicates that never reached count as
-    infinitely late) and ``computed`` (False when the scenario's ``outputs.coverage_targets`` lacks the
-    level); indexed by scenario name, in order.
-    """
-    level = float(column.removeprefix("time_to_"))
-    rows = []
-    for sc in comp.scenarios:
-        t = comp.outcomes.loc[comp.outcomes["scenario"] == sc.name]
-        x = t[column].astype(float) if column in t.columns else pd.Series(np.nan, index=t.index)
-        ok = x.notna()
-        ranked = np.where(ok, x, np.inf)
-        rows.append(
-            {
-                "scenario": sc.name,
-                "mean": float(x[ok].mean()) if ok.any() else math.nan,
-                "reached": int(ok.sum()),
-                "total": len(x),
-                "median": float(np.median(ranked)) if len(x) else math.inf,
-                "computed": any(math.isclose(level, c) for c in sc.outputs.coverage_targets),
-            }
-        )
-    return pd.DataFrame(rows).set_index("scenario")
-
-
-def first_to_reach(comp: Comparison, column: str) -> list[str]:
-    """The scenario(s) that reach a coverage target first.
-
-    Ranked by the median step at which they reach it over replicates (replicates that never reach it
-    count as never), then by more replicates reaching it, then by the mean over those that did. Empty
-    when no scenario reaches the target in more than half of its replicates.
-    """
-    s = time_to_summary(comp, column)
-    s = s[s["computed"] & np.isfinite(s["median"])]
-    if s.empty:
-        return []
-    keys = {name: (row["median"], -row["reached"], row["mean"]) for name, row in s.iterrows()}
-    best = min(keys.values())
-    return [name for name, key in keys.items() if key == best]
-
-
-def _time_columns(comp: Comparison) -> list[str]:
-    cols = [c for c in comp.outcomes.columns if c.startswith("time_to_")]
-    return sorted(cols, key=lambda c: float(c.removeprefix("time_to_")))
-
-
-def _target_column(cols: list[str]) -> str | None:
-    """The target whose winner is marked: 80% when reported, else the highest one."""
-    return "time_to_0.8" if "time_to_0.8" in cols else (cols[-1] if cols else None)
-
-
-def _level_label(column: str) -> str:
-    return f"{float(column.removeprefix('time_to_')) * 100:g}%"
-
-
-def _sustain_reason(sc: Scenario) -> str:
-    """Why a scenario's sustained coverage is missing."""
-    if any(iv.end is None for iv in sc.interventions):
-        return "an intervention runs to the end"
-    last = max((iv.end for iv in sc.interventions), default=0)
-    return f"run ends before step {last + sc.outputs.sustain_steps}"
-
-
-def _dash(outcome: str, sc: Scenario) -> str:
-    """A missing outcome: a dash and, where known, why it is missing."""
-    reason = _missing_reason(outcome, sc)
-    return f"{DASH} ({reason})" if reason else DASH
-
-
-def _missing_reason(outcome: str, sc: Scenario) -> str:
-    if outcome.startswith("time_to_"):
-        level = float(outcome.removeprefix("time_to_"))
-        if not any(math.isclose(level, c) for c in sc.outputs.coverage_targets):
-            return "not computed"
-        return "not reached"
-    if outcome == "sustained_coverage":
-        return _sustain_reason(sc)
-    if outcome in ("coverage_marginalised", "equity_gap") and sc.community.marginalised_share == 0:
-        return "no marginalised households"
-    if outcome.startswith("coverage_"):
-        return "nobody in the group"
-    return ""
-
+__all__ = ["figure_data_uri", "render_report", "write_report"]
 
 # ---------------------------------------------------------------------------------------- HTML
 
@@ -746,12 +517,12 @@ def _appendix(comp: Comparison) -> str:
             if not changes:
                 body = "<p>built-in default scenario</p>"
             else:
-                dumped = yaml.safe_dump(changes, sort_keys=False, allow_unicode=True)
+                dumped = to_yaml(changes)
                 body = (
                     "<p>No scenario file text; the sections that differ from the built-in default scenario:</p>"
                     f'<pre class="scenario-changes">{_e(dumped)}</pre>'
                 )
-        full = yaml.safe_dump(sc.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        full = to_yaml(sc)
         body += f"<details><summary>All parameters as run</summary><pre>{_e(full)}</pre></details>"
         parts.append(head + body)
     return '<section id="appendix"><h2>Appendix: scenario files</h2>' + "".join(parts) + "</section>"

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from diffusion_sim.errors import UserError
 from diffusion_sim.scenario.validation import _got
 
-__all__: list[str] = []  # used by diffusion_sim.scenario.load only
+__all__ = ["to_yaml"]
 
 _YAML_PREFIX = "tag:yaml.org,2002:"
 _MERGE_TAG = _YAML_PREFIX + "merge"
@@ -228,3 +229,10 @@ def _read_mapping(path: Path, source: str) -> tuple[dict[Any, Any], dict[tuple[s
             source=source,
         )
     return data, lines
+
+
+def to_yaml(data: Any) -> str:
+    """YAML text of a scenario (every field, defaults filled in) or of a plain mapping."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
