@@ -162,6 +162,15 @@ def _crossed(si, wi, th, xb, rule):
 
 
 @njit(cache=True, inline="always")
+def _push(indptr, indices, T, j, r, mj, sign, s, stale):
+    """Add ``sign * q_ij`` to the exposure of every contact i of agent j (replicate r); mark them stale."""
+    for e in range(indptr[j], indptr[j + 1]):
+        i = indices[e]
+        s[r, i] += sign * quantised_weight(T[e], mj)
+        stale[r, i] = True
+
+
+@njit(cache=True, inline="always")
 def _count(agent_groups, i, r, counts):
     """Add agent i (replicate r) to the counts of each of its groups."""
     for g in range(agent_groups.shape[1]):
@@ -364,10 +373,7 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
         _count(agent_groups, i, r, cnt_new)
         mi = m[r, i]
         stale[r, i] = True
-        for e in range(indptr[i], indptr[i + 1]):
-            j = indices[e]
-            s[r, j] += quantised_weight(T[e], mi)
-            stale[r, j] = True
+        _push(indptr, indices, T, i, r, mi, 1, s, stale)
     return done
 
 
@@ -410,7 +416,4 @@ def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale):
         sg = 1 if N_next[r, j] else -1
         mj = m[r, j]
         stale[r, j] = True
-        for e in range(indptr[j], indptr[j + 1]):
-            i = indices[e]
-            s[r, i] += sg * quantised_weight(T[e], mj)
-            stale[r, i] = True
+        _push(indptr, indices, T, j, r, mj, sg, s, stale)

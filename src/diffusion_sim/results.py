@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "RunResult", "group_labels", "provenance"]
 
 
+FIRST_VILLAGE_GROUP = 1 + len(ROLES) + len(LEADER_KINDS)
+"""Index of the first ``village=`` group: after ``all``, the roles and the leader kinds."""
+
+
 def group_labels(pop: Population) -> list[str]:
     """Names of the groups results are counted by, in the order of their indices.
 
@@ -61,10 +65,10 @@ def agent_group_index(pop: Population) -> np.ndarray:
     out[:, 0] = 0
     out[:, 1] = 1 + pop.role
     leader = pop.role == 1
-    out[leader, 2] = 4 + pop.leader_kind[leader]
+    out[leader, 2] = 1 + len(ROLES) + pop.leader_kind[leader]
     hh = pop.role == 0
-    out[hh, 2] = np.where(pop.marginalised[hh], 8 + V, 9 + V)
-    out[:, 3] = 8 + pop.village
+    out[hh, 2] = np.where(pop.marginalised[hh], FIRST_VILLAGE_GROUP + V, FIRST_VILLAGE_GROUP + V + 1)
+    out[:, 3] = FIRST_VILLAGE_GROUP + pop.village
     return out
 
 
@@ -230,7 +234,9 @@ class RunResult:
         # per-step counts are kept for the non-village groups only (this keeps district-scale frames small)
         V = pop.n_villages
         everyone = np.arange(len(rec.groups))
-        not_village = np.concatenate([np.arange(8), np.arange(8 + V, len(rec.groups))])
+        not_village = np.concatenate(
+            [np.arange(FIRST_VILLAGE_GROUP), np.arange(FIRST_VILLAGE_GROUP + V, len(rec.groups))]
+        )
         with_channels = np.concatenate([not_village, np.arange(len(rec.groups), G0)])
         all_steps, first_step = np.arange(T), np.arange(1)
         blocks = [  # (metric, values T x groups x R, groups kept, steps kept), in the frame's order
