@@ -87,15 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"diffusion-sim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "run",
-        help="run one scenario and write its results",
-        description=(
+        "run one scenario and write its results",
+        (
             "Run one scenario (default: the built-in community) and write per-step and per-agent results, "
             "a figure and provenance."
         ),
-        epilog=RUN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        RUN_EPILOG,
     )
     p.add_argument("scenario", nargs="?", help="scenario YAML file (default: the built-in default community)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="master seed (default 0)")
@@ -117,12 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_compare(sub: argparse._SubParsersAction) -> None:
     """The ``compare`` sub-command's arguments."""
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "compare",
-        help="compare scenarios on the same seeds and write a report",
-        description="Run a baseline and alternative scenarios on paired replicates and compare their outcomes.",
-        epilog=COMPARE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "compare scenarios on the same seeds and write a report",
+        "Run a baseline and alternative scenarios on paired replicates and compare their outcomes.",
+        COMPARE_EPILOG,
     )
     p.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario YAML files, the baseline first")
     p.add_argument("--replicates", type=_positive_int, default=20, help="replicates per scenario (default 20)")
@@ -135,6 +135,17 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _command(sub: argparse._SubParsersAction, name: str, help_text: str, description: str, epilog: str):
+    """A sub-command whose ``--help`` ends with its examples (kept as written)."""
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def _add_set_option(p: argparse.ArgumentParser, help_text: str) -> None:
     """The repeatable ``--set PATH=VALUE`` option."""
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help=help_text)
@@ -142,12 +153,12 @@ def _add_set_option(p: argparse.ArgumentParser, help_text: str) -> None:
 
 def _add_validate(sub: argparse._SubParsersAction) -> None:
     """The ``validate`` sub-command's arguments."""
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "validate",
-        help="check scenario files without running them",
-        description="Check scenario files (with the files they extend) against the scenario schema.",
-        epilog=VALIDATE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "check scenario files without running them",
+        "Check scenario files (with the files they extend) against the scenario schema.",
+        VALIDATE_EPILOG,
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="scenario YAML file(s)")
     _add_set_option(p, "override a parameter by dotted path in every file before checking it (repeatable)")
@@ -155,12 +166,12 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
 
 def _add_schema(sub: argparse._SubParsersAction) -> None:
     """The ``schema`` sub-command's arguments."""
-    p = sub.add_parser(
+    p = _command(
+        sub,
         "schema",
-        help="print the JSON Schema of scenario files (for editors)",
-        description="Print the JSON Schema of scenario files, or write it to a file.",
-        epilog=SCHEMA_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "print the JSON Schema of scenario files (for editors)",
+        "Print the JSON Schema of scenario files, or write it to a file.",
+        SCHEMA_EPILOG,
     )
     p.add_argument("--out", default=None, metavar="FILE", help="write the schema to FILE instead of printing it")
 
