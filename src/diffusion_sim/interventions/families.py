@@ -52,6 +52,22 @@ def _visit_and_convert(
     return visits
 
 
+def _talk_to_ties(model, iv, t, speakers: list[np.ndarray], pairs, capacity: int, conversion: float, channel: int):
+    """Each replicate's ``speakers[r]`` talk to up to ``capacity`` non-adopter households among their ties.
+
+    ``pairs`` holds all (speaker, household) ties. Returns the talks per replicate.
+    """
+    src, hh = pairs
+    talks = np.zeros(model.R)
+    for r in range(model.R):
+        mine = np.zeros(model.n, bool)
+        mine[speakers[r]] = True
+        keep = mine[src]
+        if keep.any():
+            talks[r] = _visit_and_convert_one(model, iv, t, r, src[keep], hh[keep], capacity, conversion, channel)
+    return talks
+
+
 def _adopt_and_empower(model: DiffusionModel, chosen: list[np.ndarray], channel: int, multiplier: float) -> None:
     """The agents ``chosen[r]`` of each replicate r adopt now; their influence x trust is multiplied."""
     cols = np.concatenate([np.full(len(x), r) for r, x in enumerate(chosen)])
@@ -85,17 +101,7 @@ class LeaderTrainingImpl(InterventionImpl):
             model.spend(self.index, np.array([len(x) for x in self.trained]) * s.cost_per_leader)
         if not self.active(t) or s.conversations == 0:
             return
-        src, hh = self.pairs
-        visits = np.zeros(model.R)
-        for r in range(model.R):
-            trained = np.zeros(model.n, bool)
-            trained[self.trained[r]] = True
-            keep = trained[src]
-            if keep.any():
-                v = _visit_and_convert_one(
-                    model, self, t, r, src[keep], hh[keep], s.conversations, s.conversion, bh.LEADER
-                )
-                visits[r] = v
+        visits = _talk_to_ties(model, self, t, self.trained, self.pairs, s.conversations, s.conversion, bh.LEADER)
         model.spend(self.index, visits * s.cost_per_conversation, delivered=visits)
 
 
@@ -246,16 +252,7 @@ class YouthVolunteersImpl(InterventionImpl):
         model.spend(self.index, n_vol * s.cost_per_volunteer_step)
         if s.visits == 0:
             return
-        src, hh = self.pairs
-        talks = np.zeros(model.R)
-        for r in range(model.R):
-            mine = np.zeros(model.n, bool)
-            mine[self.volunteers[r]] = True
-            keep = mine[src]
-            if keep.any():
-                talks[r] = _visit_and_convert_one(
-                    model, self, t, r, src[keep], hh[keep], s.visits, s.conversion, bh.VOLUNTEER
-                )
+        talks = _talk_to_ties(model, self, t, self.volunteers, self.pairs, s.visits, s.conversion, bh.VOLUNTEER)
         model.spend(self.index, np.zeros(model.R), delivered=talks)
 
 
