@@ -27,7 +27,10 @@ import os
 
 import numba
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from diffusion_sim.rng import step_keys
 
@@ -38,6 +41,7 @@ __all__ = [
     "draw_changes",
     "mark_stale",
     "exposure_full",
+    "PREFETCH_TIES",
     "tie_rows",
     "force_adopt",
     "push_changes",
@@ -97,23 +101,64 @@ def tie_rows(indptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
 
 
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Hint the CPU to start loading ``arr[idx]`` into cache (``llvm.prefetch``: read, high locality).
+
+    No effect on results; an index out of range is harmless (a prefetch never faults).
+    """
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False, boundscheck=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8"
+        )
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+PREFETCH_TIES = 96
+"""How many ties ahead :func:`exposure_full` asks for its contact's weight and state.
+
+A contact in another part of the graph (a rewired or inter-village tie) is a cache miss of about
+100 ns; without the hint the sums stall on it. ``./dev bench scale`` (part B) measures the pass."""
+
+
 @njit(cache=True)
 def exposure_full(rows, indices, T, m, A, s, w):
     """Whole-graph exposure: ``s[r, i] = sum_j q_ij(r) A[r, j]`` and ``w[r, i] = sum_j q_ij(r)``.
 
     One flat pass over the ties (``rows[k]``, ``indices[k]``: agent and contact of tie k, from
-    :func:`tie_rows`), which streams the tie arrays; integer sums do not depend on order.
+    :func:`tie_rows`), which streams the tie arrays; integer sums do not depend on order. The
+    contact's weight and state are prefetched :data:`PREFETCH_TIES` ties ahead, and indices are
+    taken as unsigned, which spares numba's negative-index wrap-around on every access.
     """
     R = A.shape[0]
-    s[:, :] = 0
-    w[:, :] = 0
+    n = len(indices)
+    ahead = min(PREFETCH_TIES, n)
     for r in range(R):
-        for k in range(len(indices)):
-            j = indices[k]
-            i = rows[k]
-            q = quantised_weight(T[k], m[r, j])
-            w[r, i] += q
-            s[r, i] += q * np.int64(A[r, j])  # branch-free: adoption is unpredictable
+        mr = m[r]
+        ar = A[r]
+        sr = s[r]
+        wr = w[r]
+        sr[:] = 0
+        wr[:] = 0
+        for k in range(n):
+            jn = np.uintp(indices[min(k + ahead, n - 1)])
+            _prefetch(mr, jn)
+            _prefetch(ar, jn)
+            j = np.uintp(indices[k])
+            i = np.uintp(rows[k])
+            q = quantised_weight(T[k], mr[j])
+            wr[i] += q
+            sr[i] += q * np.int64(ar[j])  # branch-free: adoption is unpredictable
 
 
 # Helpers below take scalars only: a numba function that takes arrays pays atomic reference counting
