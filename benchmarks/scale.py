@@ -53,6 +53,7 @@ QUICK_BATCH_SIZES = "4000"
 BATCH_STEPS = 52
 BATCH_REPLICATES = 32
 BATCH_SMALL_R = 8  # also measured at the first batch size (the built-in scenario)
+BATCH_ROUNDS = 3
 
 SEED_SHARE = 0.01  # initial adopters: this share of nodes, a fixed random set
 THRESHOLD_MEAN, THRESHOLD_SD = 0.3, 0.1
@@ -462,11 +463,14 @@ def batch_scenario(households: int, steps: int):
     return scenario_for(households, steps)
 
 
-def measure_batch(households: int, mode: str, reps: int, steps: int, seed: int) -> dict:
-    """R separate ``runner.run(sc, seed, replicates=[r])`` calls, or one ``run(sc, seed, replicates=range(R))``.
+def measure_batch(households: int, reps: int, steps: int, seed: int) -> dict:
+    """R separate ``runner.run(sc, seed, replicates=[r])`` calls against one ``run(sc, seed, replicates=range(R))``.
 
-    Both modes warm up on a tiny scenario first (loading compiled kernels), then, after the timed
-    runs, make one instrumented run split into build / init / steps / result (not in the timed figure).
+    Both modes run in this one process, interleaved over ``BATCH_ROUNDS`` rounds (R separate runs,
+    then one batched run, per round), and each keeps its fastest round: a shared machine's speed
+    drifts over seconds, and a ratio of two processes measured at different moments drifts with it.
+    A tiny warm-up loads the compiled kernels first. Then one instrumented run of each mode splits
+    the time into build / init / steps / result (not in the timed figures).
     """
     from diffusion_sim.community import build_community
     from diffusion_sim.model import DiffusionModel
@@ -475,37 +479,41 @@ def measure_batch(households: int, mode: str, reps: int, steps: int, seed: int) 
 
     sc = batch_scenario(households, steps)
     tiny = apply_overrides(sc, {"community.households": 200, "community.villages": 1, "schedule.steps": 3})
-    run(tiny, seed, replicates=[0] if mode == "separate" else range(2))
-    if mode == "separate":
-        times, finals = [], []
+    run(tiny, seed, replicates=[0])
+    run(tiny, seed, replicates=range(2))
+    separate_rounds, batched_rounds = [], []
+    for _ in range(BATCH_ROUNDS):
+        times, sep_finals = [], []
         for r in range(reps):
             res, t = timed(run, sc, seed, replicates=[r])
             times.append(t)
-            finals.append(int(res.final("adopters", "all").loc[r]))
+            sep_finals.append(int(res.final("adopters", "all").loc[r]))
             del res
-        replicates = [0]
-    else:
+        separate_rounds.append(float(sum(times)))
         res, t = timed(run, sc, seed, replicates=range(reps))
-        times = [t]
-        finals = [int(res.final("adopters", "all").loc[r]) for r in range(reps)]
+        batched_rounds.append(t)
+        bat_finals = [int(res.final("adopters", "all").loc[r]) for r in range(reps)]
         del res
-        replicates = list(range(reps))
-    # one instrumented run: where the time goes
-    community, t_build = timed(build_community, sc, seed)
-    model, t_init = timed(DiffusionModel, sc, seed, replicates=replicates, community=community, create_agents=False)
-    _, t_steps = timed(model.run_for, steps)
-    _, t_result = timed(model.result)
+    breakdown = {}
+    for mode, replicates in (("separate", [0]), ("batched", list(range(reps)))):
+        community, t_build = timed(build_community, sc, seed)
+        model, t_init = timed(DiffusionModel, sc, seed, replicates=replicates, community=community, create_agents=False)
+        _, t_steps = timed(model.run_for, steps)
+        _, t_result = timed(model.result)
+        breakdown[mode] = {"build_s": t_build, "init_s": t_init, "steps_s": t_steps, "result_s": t_result}
+        del model, community
     return {
         "households": households,
-        "mode": mode,
         "reps": reps,
         "steps": steps,
-        "agents": community.n,
-        "times_s": times,
-        "total_s": float(sum(times)),
-        "finals": finals,
-        "breakdown": {"build_s": t_build, "init_s": t_init, "steps_s": t_steps, "result_s": t_result},
-        "breakdown_replicates": len(replicates),
+        "agents": int(build_community(sc, seed).n),
+        "separate_rounds_s": separate_rounds,
+        "batched_rounds_s": batched_rounds,
+        "separate_per_rep_s": min(separate_rounds) / reps,
+        "batched_per_rep_s": min(batched_rounds) / reps,
+        "separate_finals": sep_finals,
+        "batched_finals": bat_finals,
+        "breakdown": breakdown,
         "peak_mb": peak_rss_mb(),
         "source": source_digest(),
     }
@@ -814,82 +822,48 @@ def part_c(args, sizes: list[int]) -> list[dict]:
     R = args.batch_replicates
     res = []
     for i, h in enumerate(sizes):
-        note(f"C: {R} separate runs at {h:,} households ...")
-        sep = run_child("--batch", str(h), "--mode", "separate", "--reps", str(R), "--seed", str(args.seed))
-        batched = []
         for r in ([BATCH_SMALL_R] if i == 0 and BATCH_SMALL_R < R else []) + [R]:
-            note(f"C: one batched run of {r} replicates at {h:,} households ...")
-            batched.append(
-                run_child("--batch", str(h), "--mode", "batched", "--reps", str(r), "--seed", str(args.seed))
-            )
-        for b in batched:
-            r = b["reps"]
-            sep_per = float(np.mean(sep["times_s"][:r]))
-            bat_per = b["total_s"] / r
+            note(f"C: {r} separate runs, then one batched run of {r}, at {h:,} households ({BATCH_ROUNDS} rounds)")
+            b = run_child("--batch", str(h), "--reps", str(r), "--seed", str(args.seed))
             res.append(
                 {
-                    "households": h,
-                    "agents": b["agents"],
+                    **b,
                     "R": r,
-                    "separate_per_rep_s": sep_per,
-                    "batched_per_rep_s": bat_per,
-                    "gain": sep_per / bat_per,
-                    "same": sep["finals"][:r] == b["finals"],
-                    "separate_finals": sep["finals"][:r],
-                    "batched_finals": b["finals"],
-                    "separate_peak_mb": sep["peak_mb"],
-                    "batched_peak_mb": b["peak_mb"],
-                    "separate_breakdown": sep["breakdown"],
-                    "batched_breakdown": b["breakdown"],
-                    "source": b["source"],
-                    "source_sep": sep["source"],
+                    "gain": b["separate_per_rep_s"] / b["batched_per_rep_s"],
+                    "same": b["separate_finals"] == b["batched_finals"],
                 }
             )
     print(
         f"C. Replicate batching: {BATCH_STEPS} steps; R separate runner.run(sc, seed, replicates=[r]) calls against one"
     )
     print("   runner.run(sc, seed, replicates=range(R)); 4,000 households is the built-in scenario, larger sizes the")
-    print(
-        f"   default scenario scaled (villages = households // {HOUSEHOLDS_PER_VILLAGE}). "
-        "Cost per replicate = wall time / R."
-    )
+    print(f"   default scenario scaled (villages = households // {HOUSEHOLDS_PER_VILLAGE}). Both modes run in one")
+    print(f"   process, interleaved over {BATCH_ROUNDS} rounds; each keeps its fastest round. Per replicate: time / R.")
     print()
-    headers = [
-        "households",
-        "agents",
-        "R",
-        "separate s/rep",
-        "batched s/rep",
-        "gain",
-        "same finals",
-        "sep peak MB",
-        "batch peak MB",
-    ]
+    headers = ["households", "agents", "R", "separate s/rep", "batched s/rep", "gain", "same finals", "peak MB"]
     table = [
         [
             f"{r['households']:,}",
             f"{r['agents']:,}",
             str(r["R"]),
-            f"{r['separate_per_rep_s']:.3f}",
-            f"{r['batched_per_rep_s']:.3f}",
+            f"{r['separate_per_rep_s']:.4f}",
+            f"{r['batched_per_rep_s']:.4f}",
             f"{r['gain']:.1f}x",
             "yes" if r["same"] else "NO",
-            f"{r['separate_peak_mb']:,.0f}",
-            f"{r['batched_peak_mb']:,.0f}",
+            f"{r['peak_mb']:,.0f}",
         ]
         for r in res
     ]
     print_rows(headers, table)
     print()
-    print("   Where the time goes (one extra instrumented run each, seconds: build / init / steps / result;")
+    print("   Where the time goes (one extra instrumented run of each mode, seconds: build / init / steps / result;")
     print("   batched per replicate in brackets):")
     for r in res:
-        s, b = r["separate_breakdown"], r["batched_breakdown"]
+        s, b = r["breakdown"]["separate"], r["breakdown"]["batched"]
         k = r["R"]
         print(
-            f"   {r['households']:>9,} R={k:<3} separate run: {s['build_s']:.3f} / {s['init_s']:.3f} / "
-            f"{s['steps_s']:.3f} / {s['result_s']:.3f}    batched: {b['build_s']:.3f} / {b['init_s']:.3f} / "
-            f"{b['steps_s']:.3f} / {b['result_s']:.3f}  [{b['build_s'] / k:.4f} / {b['init_s'] / k:.4f} / "
+            f"   {r['households']:>9,} R={k:<3} separate run: {s['build_s']:.4f} / {s['init_s']:.4f} / "
+            f"{s['steps_s']:.4f} / {s['result_s']:.4f}    batched: [{b['build_s'] / k:.4f} / {b['init_s'] / k:.4f} / "
             f"{b['steps_s'] / k:.4f} / {b['result_s'] / k:.4f}]"
         )
     for r in res:
@@ -999,7 +973,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bandwidth", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--wholegraph", type=int, help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--mode", choices=("separate", "batched"), help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -1031,7 +1004,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_wholegraph(args.wholegraph, args.seed, args.steps, args.workdir)))
         return 0
     if args.batch is not None:
-        print(json.dumps(measure_batch(args.batch, args.mode, args.reps, BATCH_STEPS, args.seed)))
+        print(json.dumps(measure_batch(args.batch, args.reps, BATCH_STEPS, args.seed)))
         return 0
 
     parts = set(args.parts.upper())

@@ -283,10 +283,11 @@ def draw_changes(
     R, n = A.shape
     cascade = c > 0.0
     boosted = boost.shape[1] == n
+    hit = np.empty(n, np.uint8)
     nc = 0
     for r in range(R):
-        za = z_adopt[r]
-        zb = z_abandon[r]
+        # refresh the stale probabilities first (a sparse pass), so that the draws below are one
+        # branch-free loop the compiler vectorises; a probability <= 0 never beats a uniform in [0, 1)
         for i in range(n):
             if stale[r, i]:
                 sn = s_new[r, i] if cascade else 0
@@ -296,14 +297,17 @@ def draw_changes(
                     rule, spontaneous, imitation, c, ab_rate, ab_support,
                 )  # fmt: skip
                 stale[r, i] = False
-            pf = p_flip[r, i]
-            if pf <= 0.0:
-                continue
-            zr = za
-            if A[r, i]:
-                zr = zb
-            if _u01(zr, i) < pf:
-                cand[nc] = r * n + i
+        za = z_adopt[r]
+        flip = z_abandon[r] ^ za  # adopters draw from the abandonment stream: za ^ flip
+        pr = p_flip[r]
+        ar = A[r]
+        for i in range(n):
+            zr = za ^ (flip * np.uint64(ar[i]))
+            hit[i] = _u01(zr, i) < pr[i]
+        base = r * n
+        for i in range(n):
+            if hit[i]:
+                cand[nc] = base + i
                 nc += 1
     return nc
 
