@@ -37,16 +37,14 @@ from diffusion_sim.rng import step_keys
 __all__ = [
     "SCALE",
     "cascade_exposure",
+    "advance",
     "configure_threads",
-    "draw_changes",
     "mark_stale",
     "exposure_full",
     "PREFETCH_TIES",
     "tie_rows",
     "force_adopt",
-    "push_changes",
     "quantised_weight",
-    "resolve_changes",
     "reweight_sources",
     "step_keys",
 ]
@@ -269,56 +267,52 @@ def cascade_exposure(indptr, indices, T, m, N_prev, s_new, touched, touched_flag
 
 
 @njit(cache=True)
-def draw_changes(
-    p_flip, A, z_adopt, z_abandon, cand,
+def _draw_row(
+    r, nc, hit, p_flip, A, z_adopt, z_abandon, cand,
     s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
     stale,
 ):  # fmt: skip
-    """Every (agent, replicate) draws against its probability of changing state.
+    """Every agent of replicate ``r`` draws against its probability of changing state.
 
-    The probability is cached; stale pairs (exposure or parameters changed) recompute it first, in
-    this same sequential pass. Writes the flat indices ``r * n + i`` of the pairs whose draw falls
-    below it into ``cand`` and returns their number.
+    The probability is cached; stale agents (exposure or parameters changed) recompute it first, in
+    a sparse pass, so that the draws are one branch-free loop the compiler vectorises (``hit`` is
+    scratch of length N). Appends the flat indices ``r * n + i`` of the agents whose draw falls
+    below it to ``cand`` from position ``nc``; returns the new end.
     """
-    R, n = A.shape
+    n = A.shape[1]
     cascade = c > 0.0
     boosted = boost.shape[1] == n
-    hit = np.empty(n, np.uint8)
-    nc = 0
-    for r in range(R):
-        # refresh the stale probabilities first (a sparse pass), so that the draws below are one
-        # branch-free loop the compiler vectorises; a probability <= 0 never beats a uniform in [0, 1)
-        for i in range(n):
-            if stale[r, i]:
-                sn = s_new[r, i] if cascade else 0
-                xb = boost[r, i] if boosted else 0.0
-                p_flip[r, i] = _flip_probability(
-                    A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn, xb, mon,
-                    rule, spontaneous, imitation, c, ab_rate, ab_support,
-                )  # fmt: skip
-                stale[r, i] = False
-        za = z_adopt[r]
-        flip = z_abandon[r] ^ za  # adopters draw from the abandonment stream: za ^ flip
-        pr = p_flip[r]
-        ar = A[r]
-        for i in range(n):
-            zr = za ^ (flip * np.uint64(ar[i]))
-            hit[i] = _u01(zr, i) < pr[i]
-        base = r * n
-        for i in range(n):
-            if hit[i]:
-                cand[nc] = base + i
-                nc += 1
+    for i in range(n):
+        if stale[r, i]:
+            sn = s_new[r, i] if cascade else 0
+            xb = boost[r, i] if boosted else 0.0
+            p_flip[r, i] = _flip_probability(
+                A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn, xb, mon,
+                rule, spontaneous, imitation, c, ab_rate, ab_support,
+            )  # fmt: skip
+            stale[r, i] = False
+    za = z_adopt[r]
+    flip = z_abandon[r] ^ za  # adopters draw from the abandonment stream: za ^ flip
+    pr = p_flip[r]
+    ar = A[r]
+    for i in range(n):  # a probability <= 0 never beats a uniform in [0, 1)
+        zr = za ^ (flip * np.uint64(ar[i]))
+        hit[i] = _u01(zr, i) < pr[i]
+    base = r * n
+    for i in range(n):
+        if hit[i]:
+            cand[nc] = base + i
+            nc += 1
     return nc
 
 
 @njit(cache=True)
-def resolve_changes(
-    cand, n_cand, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous, imitation, c,
+def _resolve(
+    cand, k0, k1, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous, imitation, c,
     z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
     cnt_new, cnt_ab, cnt_channel,
 ):  # fmt: skip
-    """Resolve the agents that change: abandonment, or adoption by threshold or stochastic channel.
+    """Resolve the candidates ``cand[k0:k1]``: abandonment, or adoption by threshold or stochastic channel.
 
     A threshold adoption is credited to the source role contributing most exposure; a stochastic
     one to a hazard component drawn in proportion to its size. Reads only the snapshot (``A``,
@@ -331,7 +325,10 @@ def resolve_changes(
     by = np.zeros(3, np.int64)
     byn = np.zeros(3, np.int64)
     parts = np.zeros(8)
-    for k in range(n_cand):
+    Af = A.reshape(-1)  # flat views (the (R, N) state is C-contiguous): no per-access wrap-around
+    Nf = N_prev.reshape(-1)
+    mf = m.reshape(-1)
+    for k in range(k0, k1):
         r = cand[k] // n
         i = cand[k] % n
         if A[r, i]:  # abandonment
@@ -345,21 +342,33 @@ def resolve_changes(
             continue
         si = s[r, i]
         wi = w[r, i]
-        # exposure by source role (household, leader, health worker), from the snapshot
-        by[0] = 0
-        by[1] = 0
-        by[2] = 0
-        byn[0] = 0
-        byn[1] = 0
-        byn[2] = 0
+        # exposure by source role (household, leader, health worker), from the snapshot; branch-free
+        # (whether a contact adopted is unpredictable), in registers, on flat views of row r
+        base = np.uintp(r * n)
+        a0 = np.int64(0)
+        a1 = np.int64(0)
+        a2 = np.int64(0)
+        n0 = np.int64(0)
+        n1 = np.int64(0)
+        n2 = np.int64(0)
         for e in range(indptr[i], indptr[i + 1]):
-            j = indices[e]
-            if A[r, j] or N_prev[r, j]:
-                q = quantised_weight(T[e], m[r, j])
-                if A[r, j]:
-                    by[role[j]] += q
-                if N_prev[r, j]:
-                    byn[role[j]] += q
+            j = np.uintp(indices[e])
+            q = quantised_weight(T[e], mf[base + j])
+            qa = q * np.int64(Af[base + j])
+            qn = q * np.int64(Nf[base + j])
+            rl = role[j]
+            a0 += qa if rl == 0 else 0
+            a1 += qa if rl == 1 else 0
+            a2 += qa if rl == 2 else 0
+            n0 += qn if rl == 0 else 0
+            n1 += qn if rl == 1 else 0
+            n2 += qn if rl == 2 else 0
+        by[0] = a0
+        by[1] = a1
+        by[2] = a2
+        byn[0] = n0
+        byn[1] = n1
+        byn[2] = n2
         xb = boost[r, i] if boosted else 0.0
         if _crossed(si, wi, theta[r, i], xb, rule):
             best = 0
@@ -450,14 +459,14 @@ def reweight_sources(rows, cols, factor, indptr, indices, T, m, A, s, w, stale):
 
 
 @njit(cache=True)
-def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale):
-    """Push each change into its contacts' exposure and mark them and the changed agent stale.
+def _push_changes(cand, k0, k1, indptr, indices, T, m, N_next, s, stale):
+    """Push each change of ``cand[k0:k1]`` into its contacts' exposure and mark them and the changed agent stale.
 
     An adoption adds ``q_ij`` to every contact i, an abandonment subtracts it. Every candidate of
-    :func:`draw_changes` changed state, one way or the other.
+    :func:`_draw_row` changed state, one way or the other.
     """
     R, n = N_next.shape
-    for k in range(n_cand):
+    for k in range(k0, k1):
         if cand[k] < 0:  # resolved as no change
             continue
         r = cand[k] // n
@@ -466,3 +475,39 @@ def push_changes(cand, n_cand, indptr, indices, T, m, N_next, s, stale):
         mj = m[r, j]
         stale[r, j] = True
         _push(indptr, indices, T, j, r, mj, sg, s, stale)
+
+
+@njit(cache=True)
+def advance(
+    p_flip, A, z_adopt, z_abandon, cand,
+    s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
+    stale, indptr, indices, T, m, role, N_prev, z_channel, agent_groups, step,
+    A_next, N_next, abandoned, adopted_at, channel, abandoned_at, cnt_new, cnt_ab, cnt_channel,
+):  # fmt: skip
+    """One step's decisions and their effects, replicate by replicate: draw, resolve, push.
+
+    Replicates share nothing here, so each is finished before the next starts and its state is
+    still in cache for the resolve and the push (the order gives the same numbers as phase by
+    phase over all replicates). Per replicate: every agent draws against its (refreshed) probability
+    (:func:`_draw_row`); the candidates are resolved from the snapshot into ``A_next`` (a copy of
+    ``A``), ``N_next`` and the records (:func:`_resolve`); the changes are pushed into the contacts'
+    exposures ``s`` (:func:`_push_changes`). Returns the number of candidates (``cand[:nc]``).
+    """
+    R, n = A.shape
+    hit = np.empty(n, np.uint8)
+    nc = 0
+    for r in range(R):
+        k0 = nc
+        nc = _draw_row(
+            r, nc, hit, p_flip, A, z_adopt, z_abandon, cand,
+            s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
+            stale,
+        )  # fmt: skip
+        A_next[r, :] = A[r, :]
+        _resolve(
+            cand, k0, nc, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous,
+            imitation, c, z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel,
+            abandoned_at, cnt_new, cnt_ab, cnt_channel,
+        )  # fmt: skip
+        _push_changes(cand, k0, nc, indptr, indices, T, m, N_next, s, stale)
+    return nc

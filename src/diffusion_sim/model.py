@@ -215,26 +215,19 @@ class DiffusionModel(mesa.Model):
                 T.indptr, T.indices, T.data, m, self._N, self._s_new,
                 self._touched, self._touched_flag, self._n_touched, self._stale,
             )  # fmt: skip
-        # 3a. every (agent, replicate) draws against its probability of changing state (recomputed
-        #     first where its exposure or parameters changed)
+        # 3. replicate by replicate (kernels.advance): a. every agent draws against its probability
+        #    of changing state (recomputed first where its exposure or parameters changed); b. the
+        #    agents that change are resolved from the snapshot; c. the changes enter the exposure of
+        #    the contacts (s then describes the next state)
         rates = (float(beh.spontaneous), float(beh.imitation), c)
-        n_cand = kernels.draw_changes(
+        kernels.advance(
             self._p_flip, self._A, z["adoption"], z["abandonment"], self._cand,
             self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
             self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
-            self._stale,
+            self._stale, T.indptr, T.indices, T.data, m, self.source_role, self._N, z["channel"],
+            rec.agent_groups, t, self._A_next, self._N_next, self._ab, self._adopted_at, self._channel,
+            self._abandoned_at, cnt_new, cnt_ab, cnt_ch,
         )  # fmt: skip
-        # 3b. the agents that change are resolved from the snapshot
-        np.copyto(self._A_next, self._A)
-        kernels.resolve_changes(
-            self._cand, n_cand, T.indptr, T.indices, T.data, m, self.source_role, self._theta, self._ext, self._boost,
-            self._A, self._N, self._s, self._w, self._rule_code, *rates,
-            z["channel"], rec.agent_groups, t,
-            self._A_next, self._N_next, self._ab, self._adopted_at, self._channel, self._abandoned_at,
-            cnt_new, cnt_ab, cnt_ch,
-        )  # fmt: skip
-        # 3c. the changes enter the exposure of the contacts (s now describes the next state)
-        kernels.push_changes(self._cand, n_cand, T.indptr, T.indices, T.data, m, self._N_next, self._s, self._stale)
         self._A, self._A_next = self._A_next, self._A
         self._N, self._N_next = self._N_next, self._N
         # 4. record
