@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from diffusion_sim import kernels
+from diffusion_sim import kernels, rng
 
 
 def _python_exposure(T: sp.csr_matrix, m: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,3 +44,28 @@ def test_exposure_full_equals_the_sum_tie_by_tie(n, density):
     assert np.array_equal(w, w_ref)
     if n == 300:  # this case must reach past the prefetch distance, or the tail of the pass is untested
         assert T.nnz > 10 * kernels.PREFETCH_TIES
+
+
+def test_compiled_uniforms_equal_the_numpy_streams():
+    keys = np.array([rng.stream_key(11, r, "threshold") for r in (0, 3, 7)], dtype=np.uint64)
+    for step in (0, 5):
+        u = kernels.uniforms(kernels.step_keys(keys, step), 257)
+        assert u.shape == (3, 257)
+        assert np.array_equal(u, rng.uniform(keys, step, np.arange(257)).T)
+
+
+def test_pushing_the_adopters_gives_the_whole_graph_exposure():
+    gen = np.random.default_rng(5)
+    upper = sp.random(60, 60, density=0.1, random_state=gen, format="csr")
+    T = (upper + upper.T).tocsr()
+    R = 4
+    m = gen.uniform(0.5, 2.0, size=(R, 60))
+    A = gen.random((R, 60)) < 0.1
+    s_full = np.zeros((R, 60), np.int64)
+    w_full = np.zeros((R, 60), np.int64)
+    kernels.exposure_full(kernels.tie_rows(T.indptr), T.indices, T.data, m, A, s_full, w_full)
+    s = np.zeros((R, 60), np.int64)
+    s[0] = -1  # row 0 is left alone (r0 = 1)
+    kernels.push_adopters(T.indptr, T.indices, T.data, m, A, s, 1)
+    assert np.array_equal(s[1:], s_full[1:])
+    assert (s[0] == -1).all()

@@ -167,6 +167,20 @@ def test_results_frame_invariants(small_scenario):
         assert (a.loc[a["adopted_at"] == 0, "channel"] == "seed").all()
 
 
+def test_a_result_is_a_snapshot_that_later_steps_leave_alone(small_scenario):
+    model = DiffusionModel(small_scenario, seed=8, replicates=[0, 1])
+    model.run_for(5)
+    result = model.result()
+    agents, steps = result.agents.copy(deep=True), result.steps.copy(deep=True)
+    assert agents["adopted"].to_numpy().tolist() == model.adopted.T.ravel().tolist()
+    model.run_for(20)
+    assert model.adopted.sum() != agents["adopted"].sum()  # the state moved on ...
+    pd.testing.assert_frame_equal(result.agents, agents)  # ... and the result did not
+    pd.testing.assert_frame_equal(result.steps, steps)
+    assert list(agents["role"].cat.categories) == ["household", "leader", "health_worker"]
+    assert agents["village"].cat.codes.min() >= 0
+
+
 def test_coverage_by_role_and_kind_add_up_at_every_step(small_scenario):
     result = DiffusionModel(small_scenario, seed=12).run()
     df = result.steps[result.steps["metric"] == "adopters"].pivot_table(index="step", columns="group", values="value")

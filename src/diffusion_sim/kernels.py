@@ -41,12 +41,14 @@ __all__ = [
     "configure_threads",
     "mark_stale",
     "exposure_full",
+    "push_adopters",
     "PREFETCH_TIES",
     "tie_rows",
     "force_adopt",
     "quantised_weight",
     "reweight_sources",
     "step_keys",
+    "uniforms",
 ]
 
 SCALE = float(2**32)
@@ -157,6 +159,37 @@ def exposure_full(rows, indices, T, m, A, s, w):
             q = quantised_weight(T[k], mr[j])
             wr[i] += q
             sr[i] += q * np.int64(ar[j])  # branch-free: adoption is unpredictable
+
+
+@njit(cache=True)
+def uniforms(z, n):
+    """Uniforms ``u[r, i]`` of agents ``0..n-1`` under the per-replicate step keys ``z`` (from :func:`step_keys`).
+
+    The same numbers as ``rng.uniform(keys, step, arange(n)).T``, computed in one compiled pass.
+    """
+    R = len(z)
+    u = np.empty((R, n))
+    for r in range(R):
+        zr = z[r]
+        for i in range(n):
+            u[r, i] = _u01(zr, i)
+    return u
+
+
+@njit(cache=True)
+def push_adopters(indptr, indices, T, m, A, s, r0):
+    """Add every adopter's ``q_ij`` to its contacts' exposure ``s``, in replicate rows ``r0`` and after.
+
+    With ``s`` zero on entry this is the exposure of the adopted state, at a cost proportional to
+    the adopters' ties (the model's start, where few have adopted).
+    """
+    R, n = A.shape
+    for r in range(r0, R):
+        for j in range(n):
+            if A[r, j]:
+                mj = m[r, j]
+                for e in range(indptr[j], indptr[j + 1]):
+                    s[r, indices[e]] += quantised_weight(T[e], mj)
 
 
 # Helpers below take scalars only: a numba function that takes arrays pays atomic reference counting

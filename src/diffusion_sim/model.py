@@ -120,18 +120,18 @@ class DiffusionModel(mesa.Model):
         # thresholds: normal(mean, sd) per agent type, one draw per agent and replicate
         mean = np.array([r.threshold.mean for r in roles])[atype]
         sd = np.array([r.threshold.sd for r in roles])[atype]
-        z = ndtri(np.clip(self.streams.uniform("threshold", 0, ids).T, 1e-12, 1 - 1e-12))
+        z = ndtri(np.clip(self._uniforms("threshold"), 1e-12, 1 - 1e-12))
         theta = np.maximum(mean[None, :] + sd[None, :] * z, 0.0)
         # sceptics: a share of agents whose threshold is raised
         scep = beh.scepticism
-        self._sceptic = np.ascontiguousarray(self.streams.uniform("scepticism", 0, ids).T < scep.share)
+        self._sceptic = self._uniforms("scepticism") < scep.share
         theta = theta + np.where(self._sceptic, scep.threshold_increase, 0.0)
         if self._rule == "fractional":
             theta = np.minimum(theta, 1.0)
         self._theta = np.ascontiguousarray(theta)
         # seeds: each agent adopts at step 0 with its type's initial-adoption probability
         p0 = np.array([r.initial_adoption for r in roles])[atype]
-        seeded = np.ascontiguousarray(self.streams.uniform("seeding", 0, ids).T < p0[None, :])
+        seeded = self._uniforms("seeding") < p0[None, :]
         self._A = seeded.copy()
         self._N = seeded.copy()  # adopted during the last step (seeds: step 0)
         self._ab = np.zeros_like(seeded)
@@ -142,11 +142,18 @@ class DiffusionModel(mesa.Model):
         self._m = np.repeat(influence[None, :], R, axis=0)
         self._ext = np.full((R, n), float(beh.external))
         self._drop = np.ones((R, n))
-        # exact integer exposure of every agent and the total integer weight of its contacts
+        # exact integer exposure of every agent and the total integer weight of its contacts: one
+        # whole-graph pass for the first replicate; w is the same in every replicate (so is m, at
+        # the start), and the other replicates' exposures are pushed from their few seeds
         self._s = np.zeros((R, n), np.int64)
-        self._w = np.zeros((R, n), np.int64)
+        self._w = np.empty((R, n), np.int64)
         T = self.T
-        kernels.exposure_full(kernels.tie_rows(T.indptr), T.indices, T.data, self._m, self._A, self._s, self._w)
+        if R:
+            kernels.exposure_full(
+                kernels.tie_rows(T.indptr), T.indices, T.data, self._m[:1], self._A[:1], self._s[:1], self._w[:1]
+            )
+            self._w[1:] = self._w[0]
+            kernels.push_adopters(T.indptr, T.indices, T.data, self._m, self._A, self._s, 1)
         cascade = self._c > 0
         self._s_new = np.zeros((R, n) if cascade else (R, 1), np.int64)
         self._touched = np.zeros(n if cascade else 1, np.int64)
@@ -172,6 +179,10 @@ class DiffusionModel(mesa.Model):
         self.has_agent_objects = False
         if create_agents:
             self.create_agent_objects()
+
+    def _uniforms(self, stream: str) -> np.ndarray:
+        """(R, N) uniforms of a stream at step 0: ``rng.uniform(keys, 0, arange(N)).T``, compiled."""
+        return kernels.uniforms(kernels.step_keys(self.streams.keys(stream), 0), self.n)
 
     # ------------------------------------------------------------------ agents
     def create_agent_objects(self) -> None:
