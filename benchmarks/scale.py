@@ -407,7 +407,7 @@ def measure_wholegraph(households: int, seed: int, steps: int, workdir: str) -> 
     model.threshold[:] = theta[:, None]
     model.mark_stale(np.arange(model.n))
     T = model.T
-    m = model.source_weight.T  # (R, N) state arrays, as the step holds them (these are views, no copies)
+    m = model._m  # the arrays the step holds: m is one row shared by the replicates; A is (R, N)
     A = model.adopted.T
     s = np.zeros(A.shape, np.int64)  # scratch: the model's own exposures are left untouched
     w = np.zeros(A.shape, np.int64)
@@ -423,7 +423,7 @@ def measure_wholegraph(households: int, seed: int, steps: int, workdir: str) -> 
         "rows": rows.itemsize * nnz,
         "indices": T.indices.itemsize * nnz,
         "data": T.data.itemsize * nnz,
-        "m": m.itemsize * N * R,
+        "m": m.nbytes,
         "A": A.itemsize * N * R,
         "s": s.itemsize * N * R,
         "w": w.itemsize * N * R,

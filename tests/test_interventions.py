@@ -212,3 +212,28 @@ def test_pick_per_provider_matches_a_plain_sort(n, n_providers, cap, seed):
         members = [i for i in np.lexsort((np.arange(n), key, ~first)) if provider[i] == p]
         expected[members[:cap]] = True
     np.testing.assert_array_equal(got, expected)
+
+
+def test_batched_replicates_equal_separate_runs_with_every_family():
+    """Parameters shared by the replicates (source weight, media hazard, abandonment multiplier) get a
+    row per replicate once an intervention changes them in some replicates; batched columns still
+    equal separate runs."""
+    every = [
+        {"type": "leader_training", "start": 2, "coverage": 0.6},
+        {"type": "home_visits", "start": 1, "visits_per_worker": 3},
+        {"type": "media_campaign", "start": 4, "end": 12, "reach": 0.4},
+        {"type": "feedback_mechanism", "start": 3, "end": 15, "reach": 0.5},
+        {"type": "community_dialogue", "start": 5, "end": 9, "attendance": 0.3},
+        {"type": "youth_volunteers", "start": 2, "per_village": 2},
+        {"type": "community_distribution", "start": 6, "distributors_per_village": 2},
+        {"type": "peer_monitoring", "start": 8, "abandonment_reduction": 0.5},
+        {"type": "seeding", "start": 1, "count": 10},
+    ]
+    batch, _ = run(every, seed=9, replicates=(0, 1, 2))
+    assert batch._m.shape[0] == 3 and batch._ext.shape[0] == 3 and batch._drop.shape[0] == 3
+    for r in range(3):
+        single, _ = run(every, seed=9, replicates=(r,))
+        for key in ("adopted", "adopted_at", "channel", "abandoned_at", "source_weight", "external"):
+            np.testing.assert_array_equal(getattr(batch, key)[:, r], getattr(single, key)[:, 0], err_msg=key)
+        np.testing.assert_array_equal(batch._s[r], single._s[0])
+        np.testing.assert_array_equal(batch._w[r], np.broadcast_to(single._w, single._s.shape)[0])

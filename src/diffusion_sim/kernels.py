@@ -91,6 +91,17 @@ def _u01(zr, agent):
 
 
 @njit(cache=True, inline="always")
+def row(x, r):
+    """Row of a per-agent parameter array for replicate ``r``: ``r``, or 0 if the one row is shared.
+
+    Parameters that start equal in every replicate (source weight ``m``, total weight ``w``,
+    external hazard, abandonment multiplier) are kept as one (1, N) row until an intervention
+    changes them in some replicates: a third less state to carry through the cache each step.
+    """
+    return r if x.shape[0] > 1 else 0
+
+
+@njit(cache=True, inline="always")
 def quantised_weight(t, m):
     """Integer influence of one tie: ``rint(t * m * 2**32)``."""
     return np.int64(np.rint(t * m * SCALE))
@@ -138,16 +149,18 @@ def exposure_full(rows, indices, T, m, A, s, w):
     One flat pass over the ties (``rows[k]``, ``indices[k]``: agent and contact of tie k, from
     :func:`tie_rows`), which streams the tie arrays; integer sums do not depend on order. The
     contact's weight and state are prefetched :data:`PREFETCH_TIES` ties ahead, and indices are
-    taken as unsigned, which spares numba's negative-index wrap-around on every access.
+    taken as unsigned, which spares numba's negative-index wrap-around on every access. ``m`` and
+    ``w`` may be one row shared by every replicate (see :func:`row`); a shared ``w`` is summed once.
     """
     R = A.shape[0]
     n = len(indices)
     ahead = min(PREFETCH_TIES, n)
+    spare = np.empty(w.shape[1], np.int64)  # where a shared w's repeated sums go
     for r in range(R):
-        mr = m[r]
+        mr = m[row(m, r)]
         ar = A[r]
         sr = s[r]
-        wr = w[r]
+        wr = w[r] if r < w.shape[0] else spare
         sr[:] = 0
         wr[:] = 0
         for k in range(n):
@@ -187,7 +200,7 @@ def push_adopters(indptr, indices, T, m, A, s, r0):
     for r in range(r0, R):
         for j in range(n):
             if A[r, j]:
-                mj = m[r, j]
+                mj = m[row(m, r), j]
                 for e in range(indptr[j], indptr[j + 1]):
                     s[r, indices[e]] += quantised_weight(T[e], mj)
 
@@ -287,7 +300,7 @@ def cascade_exposure(indptr, indices, T, m, N_prev, s_new, touched, touched_flag
     for j in range(n):
         for r in range(R):
             if N_prev[r, j]:
-                mj = m[r, j]
+                mj = m[row(m, r), j]
                 for e in range(indptr[j], indptr[j + 1]):
                     i = indices[e]
                     s_new[r, i] += quantised_weight(T[e], mj)
@@ -315,12 +328,13 @@ def _draw_row(
     n = A.shape[1]
     cascade = c > 0.0
     boosted = boost.shape[1] == n
+    rw, rx, rd = row(w, r), row(ext, r), row(drop_mult, r)
     for i in range(n):
         if stale[r, i]:
             sn = s_new[r, i] if cascade else 0
             xb = boost[r, i] if boosted else 0.0
             p_flip[r, i] = _flip_probability(
-                A[r, i], s[r, i], w[r, i], theta[r, i], ext[r, i], drop_mult[r, i], sn, xb, mon,
+                A[r, i], s[r, i], w[rw, i], theta[r, i], ext[rx, i], drop_mult[rd, i], sn, xb, mon,
                 rule, spontaneous, imitation, c, ab_rate, ab_support,
             )  # fmt: skip
             stale[r, i] = False
@@ -374,10 +388,11 @@ def _resolve(
             _count(agent_groups, i, r, cnt_ab)
             continue
         si = s[r, i]
-        wi = w[r, i]
+        wi = w[row(w, r), i]
         # exposure by source role (household, leader, health worker), from the snapshot; branch-free
         # (whether a contact adopted is unpredictable), in registers, on flat views of row r
         base = np.uintp(r * n)
+        base_m = np.uintp(row(m, r) * n)
         a0 = np.int64(0)
         a1 = np.int64(0)
         a2 = np.int64(0)
@@ -386,7 +401,7 @@ def _resolve(
         n2 = np.int64(0)
         for e in range(indptr[i], indptr[i + 1]):
             j = np.uintp(indices[e])
-            q = quantised_weight(T[e], mf[base + j])
+            q = quantised_weight(T[e], mf[base_m + j])
             qa = q * np.int64(Af[base + j])
             qn = q * np.int64(Nf[base + j])
             rl = role[j]
@@ -410,7 +425,7 @@ def _resolve(
                     best = b
             ch = best + 1
         else:
-            parts[0] = ext[r, i]
+            parts[0] = ext[row(ext, r), i]
             parts[1] = spontaneous
             wd = np.float64(wi) if wi > 0 else 1.0
             for b in range(3):
@@ -462,7 +477,7 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
             adopted_at[r, i] = step
             channel[r, i] = code
         _count(agent_groups, i, r, cnt_new)
-        mi = m[r, i]
+        mi = m[row(m, r), i]
         stale[r, i] = True
         _push(indptr, indices, T, i, r, mi, 1, s, stale)
     return done
@@ -473,7 +488,7 @@ def reweight_sources(rows, cols, factor, indptr, indices, T, m, A, s, w, stale):
     """Multiply the source weight of ``(cols[k], rows[k])`` by ``factor[k]``.
 
     Every contact's exposure ``s`` and total weight ``w`` stay exact: the integer differences are
-    pushed.
+    pushed. ``m`` and ``w`` must have a row per replicate here (the weights now differ).
     """
     R, n = A.shape
     for k in range(len(rows)):
@@ -505,7 +520,7 @@ def _push_changes(cand, k0, k1, indptr, indices, T, m, N_next, s, stale):
         r = cand[k] // n
         j = cand[k] % n
         sg = 1 if N_next[r, j] else -1
-        mj = m[r, j]
+        mj = m[row(m, r), j]
         stale[r, j] = True
         _push(indptr, indices, T, j, r, mj, sg, s, stale)
 

@@ -30,7 +30,8 @@ AGENT_OBJECTS_LIMIT = 200_000
 
 
 STATE_BYTES_PER_AGENT_REPLICATE = 150
-"""Bytes per (agent, replicate) of run state (about 100) and of its per-agent results (about 50)."""
+"""Bytes per (agent, replicate): run state (48 counted from the arrays; up to 90 once interventions give the
+shared parameters a row per replicate, or with a cascade) and its per-agent results (about 50)."""
 
 
 def _check_memory(n: int, R: int, nnz: int) -> None:
@@ -138,21 +139,21 @@ class DiffusionModel(mesa.Model):
         self._adopted_at = np.where(seeded, 0, -1).astype(np.int32)
         self._channel = np.where(seeded, bh.SEED, -1).astype(np.int8)
         self._abandoned_at = np.full((R, n), -1, np.int32)
-        # per-agent parameters an intervention may change (then it calls mark_stale)
-        self._m = np.repeat(influence[None, :], R, axis=0)
-        self._ext = np.full((R, n), float(beh.external))
-        self._drop = np.ones((R, n))
-        # exact integer exposure of every agent and the total integer weight of its contacts: one
-        # whole-graph pass for the first replicate; w is the same in every replicate (so is m, at
-        # the start), and the other replicates' exposures are pushed from their few seeds
+        # per-agent parameters an intervention may change (then it calls mark_stale); equal in every
+        # replicate at the start, so one shared (1, N) row each until a change needs a row per replicate
+        self._m = influence[None, :].astype(np.float64)
+        self._ext = np.full((1, n), float(beh.external))
+        self._drop = np.ones((1, n))
+        # exact integer exposure of every agent and the total integer weight of its contacts (shared,
+        # as m is): one whole-graph pass for the first replicate; the other replicates' exposures
+        # are pushed from their few seeds
         self._s = np.zeros((R, n), np.int64)
-        self._w = np.empty((R, n), np.int64)
+        self._w = np.empty((1, n), np.int64)
         T = self.T
         if R:
             kernels.exposure_full(
-                kernels.tie_rows(T.indptr), T.indices, T.data, self._m[:1], self._A[:1], self._s[:1], self._w[:1]
+                kernels.tie_rows(T.indptr), T.indices, T.data, self._m, self._A[:1], self._s[:1], self._w
             )
-            self._w[1:] = self._w[0]
             kernels.push_adopters(T.indptr, T.indices, T.data, self._m, self._A, self._s, 1)
         cascade = self._c > 0
         self._s_new = np.zeros((R, n) if cascade else (R, 1), np.int64)
@@ -179,6 +180,18 @@ class DiffusionModel(mesa.Model):
         self.has_agent_objects = False
         if create_agents:
             self.create_agent_objects()
+
+    def _per_replicate(self, name: str) -> np.ndarray:
+        """The parameter array ``name`` with a row per replicate, made from its shared row first if needed."""
+        x = getattr(self, name)
+        if x.shape[0] != self.R:
+            x = np.repeat(x, self.R, axis=0)
+            setattr(self, name, x)
+        return x
+
+    def _full(self, x: np.ndarray) -> np.ndarray:
+        """A parameter array as (R, N) (a read-only broadcast of a shared row)."""
+        return np.broadcast_to(x, (self.R, self.n))
 
     def _uniforms(self, stream: str) -> np.ndarray:
         """(R, N) uniforms of a stream at step 0: ``rng.uniform(keys, 0, arange(N)).T``, compiled."""
@@ -298,6 +311,8 @@ class DiffusionModel(mesa.Model):
         agents = np.asarray(agents, np.int64)
         f = np.broadcast_to(np.asarray(factor, np.float64), agents.shape).copy()
         T = self.T
+        self._per_replicate("_m")
+        self._per_replicate("_w")
         kernels.reweight_sources(
             agents, np.asarray(columns, np.int64), f, T.indptr, T.indices, T.data,
             self._m, self._A, self._s, self._w, self._stale,
@@ -334,12 +349,16 @@ class DiffusionModel(mesa.Model):
     channel = property(lambda self: self._channel.T, doc="Channel code of first adoption, -1 if never (N, R).")
     abandoned_at = property(lambda self: self._abandoned_at.T, doc="Step of last abandonment, -1 if never (N, R).")
     threshold = property(lambda self: self._theta.T, doc="Adoption thresholds (N, R).")
-    external = property(lambda self: self._ext.T, doc="External (media) hazard per step of each agent (N, R).")
+    external = property(
+        lambda self: self._per_replicate("_ext").T, doc="External (media) hazard per step of each agent (N, R)."
+    )
     abandon_multiplier = property(
-        lambda self: self._drop.T, doc="Multiplier of each agent's abandonment hazard (N, R)."
+        lambda self: self._per_replicate("_drop").T, doc="Multiplier of each agent's abandonment hazard (N, R)."
     )
     sceptic = property(lambda self: self._sceptic.T, doc="Sceptical agents, whose threshold was raised (N, R).")
-    source_weight = property(lambda self: self._m.T, doc="Source weight m = influence x trust of each agent (N, R).")
+    source_weight = property(
+        lambda self: self._full(self._m).T, doc="Source weight m = influence x trust of each agent (N, R), read-only."
+    )
 
     @property
     def exposure(self) -> np.ndarray:
@@ -349,12 +368,12 @@ class DiffusionModel(mesa.Model):
     @property
     def total_weight(self) -> np.ndarray:
         """Total influence ``w = sum_j W[i, j]`` of each agent's contacts (N, R)."""
-        return self._w.T / kernels.SCALE
+        return self._full(self._w).T / kernels.SCALE
 
     @property
     def exposure_share(self) -> np.ndarray:
         """Weighted share ``x = s / w`` of contacts who have adopted, in the current state (N, R)."""
-        s, w = self._s.T, self._w.T
+        s, w = self._s.T, self._full(self._w).T
         return np.where(w > 0, s / np.where(w > 0, w, 1), 0.0)
 
     @property
