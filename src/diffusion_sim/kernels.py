@@ -135,6 +135,9 @@ def _prefetch(typingctx, arr, idx):
     return sig, codegen
 
 
+SPARSE_DRAWS = 16
+"""When fewer than one agent in this many can change state, the draws visit only those agents."""
+
 PREFETCH_TIES = 96
 """How many ties ahead :func:`exposure_full` asks for its contact's weight and state.
 
@@ -342,10 +345,23 @@ def _draw_row(
     flip = z_abandon[r] ^ za  # adopters draw from the abandonment stream: za ^ flip
     pr = p_flip[r]
     ar = A[r]
+    base = r * n
+    live = 0
+    for i in range(n):  # how many can change at all (a vectorised count)
+        live += pr[i] > 0.0
+    if live == 0:  # a settled threshold cascade: nothing to draw
+        return nc
+    if live * SPARSE_DRAWS < n:  # few can change (a threshold rule without random channels): skip the rest
+        for i in range(n):
+            if pr[i] > 0.0:
+                zr = za ^ (flip * np.uint64(ar[i]))
+                if _u01(zr, i) < pr[i]:
+                    cand[nc] = base + i
+                    nc += 1
+        return nc
     for i in range(n):  # a probability <= 0 never beats a uniform in [0, 1)
         zr = za ^ (flip * np.uint64(ar[i]))
         hit[i] = _u01(zr, i) < pr[i]
-    base = r * n
     for i in range(n):
         if hit[i]:
             cand[nc] = base + i
@@ -534,12 +550,12 @@ def advance(
 ):  # fmt: skip
     """One step's decisions and their effects, replicate by replicate: draw, resolve, push.
 
-    Replicates share nothing here, so each is finished before the next starts and its state is
-    still in cache for the resolve and the push (the order gives the same numbers as phase by
-    phase over all replicates). Per replicate: every agent draws against its (refreshed) probability
-    (:func:`_draw_row`); the candidates are resolved from the snapshot into ``A_next`` (a copy of
-    ``A``), ``N_next`` and the records (:func:`_resolve`); the changes are pushed into the contacts'
-    exposures ``s`` (:func:`_push_changes`). Returns the number of candidates (``cand[:nc]``).
+    Replicates share nothing here, so each is finished before the next starts (the same numbers
+    as phase by phase over all replicates, in one call from Python). Per replicate: every agent
+    draws against its (refreshed) probability (:func:`_draw_row`); the candidates are resolved from
+    the snapshot into ``A_next`` (which must arrive as a copy of ``A``), ``N_next`` and the records
+    (:func:`_resolve`); the changes are pushed into the contacts' exposures ``s``
+    (:func:`_push_changes`). Returns the number of candidates (``cand[:nc]``).
     """
     R, n = A.shape
     hit = np.empty(n, np.uint8)
@@ -551,7 +567,6 @@ def advance(
             s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
             stale,
         )  # fmt: skip
-        A_next[r, :] = A[r, :]
         _resolve(
             cand, k0, nc, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous,
             imitation, c, z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel,

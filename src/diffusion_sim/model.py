@@ -244,6 +244,7 @@ class DiffusionModel(mesa.Model):
         #    agents that change are resolved from the snapshot; c. the changes enter the exposure of
         #    the contacts (s then describes the next state)
         rates = (float(beh.spontaneous), float(beh.imitation), c)
+        np.copyto(self._A_next, self._A)
         kernels.advance(
             self._p_flip, self._A, z["adoption"], z["abandonment"], self._cand,
             self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
