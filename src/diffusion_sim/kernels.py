@@ -35,19 +35,21 @@ from numba.extending import intrinsic
 from diffusion_sim.rng import step_keys
 
 __all__ = [
-    "SCALE",
-    "cascade_exposure",
-    "advance",
-    "configure_threads",
-    "mark_stale",
-    "exposure_full",
-    "push_adopters",
     "PREFETCH_TIES",
-    "tie_rows",
+    "SCALE",
+    "SPARSE_DRAWS",
+    "advance",
+    "cascade_exposure",
+    "configure_threads",
+    "exposure_full",
     "force_adopt",
+    "mark_stale",
+    "push_adopters",
     "quantised_weight",
     "reweight_sources",
+    "row",
     "step_keys",
+    "tie_rows",
     "uniforms",
 ]
 
