@@ -1,6 +1,6 @@
 """The adoption and dis-adoption rules: their definitions, channels and constants.
 
-The rules are evaluated by one compiled implementation, :func:`diffusion_sim.kernels.step_kernel`;
+The rules are evaluated by one compiled implementation, :func:`diffusion_sim.kernels.advance`;
 the plain per-agent :mod:`diffusion_sim.reference` model implements them again, independently, as
 the test oracle.
 

@@ -1,0 +1,311 @@
+"""One step's decisions: draw against the cached probabilities, resolve the changes, push them.
+
+Helpers here take scalars only: a numba function that takes arrays pays atomic reference counting
+on every call, which costs more than the work in these loops. Loops over contacts are written out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from diffusion_sim.kernels.base import SCALE, quantised_weight, row, u01
+from diffusion_sim.kernels.exposure import push_contacts
+
+__all__ = ["SPARSE_DRAWS", "advance", "force_adopt"]
+
+_CH_OF_PART = np.array([4, 5, 1, 2, 3, 1, 2, 3], dtype=np.int8)
+"""Channel of each hazard component: external, spontaneous, imitation by source role, cascade by source role."""
+
+SPARSE_DRAWS = 16
+"""When fewer than one agent in this many can change state, the draws visit only those agents."""
+
+
+@njit(cache=True, inline="always")
+def _flip_probability(a, si, wi, th, ex, dm, sn, xb, mon, rule, spontaneous, imitation, c, ab_rate, ab_support):
+    """Probability that an agent changes state this step (1.0 when its threshold is crossed).
+
+    ``xb`` is an exposure-share boost (a community dialogue the agent attends this step), ``mon``
+    the reduction of abandonment for adopters with at least one adopted contact (peer monitoring).
+    """
+    x = np.float64(si) / np.float64(wi) if wi > 0 else 0.0
+    if a:
+        if ab_rate > 0:
+            rate = ab_rate * dm
+            if mon > 0.0 and si > 0:
+                rate = rate * (1.0 - mon)
+            return -math.expm1(-rate * (1.0 - ab_support * x))
+        return 0.0
+    if _crossed(si, wi, th, xb, rule):
+        return 1.0
+    xe = x + xb
+    h = 0.0 + ex
+    h = h + spontaneous
+    if imitation > 0:
+        h = h + imitation * xe
+    if c > 0.0 and sn > 0:
+        h = h + c * (np.float64(sn) / SCALE)
+    return -math.expm1(-h) if h > 0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def _crossed(si, wi, th, xb, rule):
+    """Whether a non-adopter's threshold is crossed (rule 1 fractional, 2 absolute, 0 none).
+
+    The share ``x = s / w`` (plus any boost ``xb``) must reach the threshold, and the agent must
+    have at least one adopted contact or a boost.
+    """
+    if rule == 0 or (si <= 0 and xb <= 0.0):
+        return False
+    if rule == 1:
+        return (np.float64(si) / np.float64(wi) if wi > 0 else 0.0) + xb >= th
+    return np.float64(si) / SCALE + xb * (np.float64(wi) / SCALE) >= th
+
+
+@njit(cache=True, inline="always")
+def count_groups(agent_groups, i, r, counts):
+    """Add agent i (replicate r) to the counts of each of its groups."""
+    for g in range(agent_groups.shape[1]):
+        grp = agent_groups[i, g]
+        if grp >= 0:
+            counts[grp, r] += 1
+
+
+@njit(cache=True)
+def _draw_row(
+    r, nc, hit, p_flip, A, z_adopt, z_abandon, cand,
+    s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
+    stale,
+):  # fmt: skip
+    """Every agent of replicate ``r`` draws against its probability of changing state.
+
+    The probability is cached; stale agents (exposure or parameters changed) recompute it first, in
+    a sparse pass, so that the draws are one branch-free loop the compiler vectorises (``hit`` is
+    scratch of length N). Appends the flat indices ``r * n + i`` of the agents whose draw falls
+    below it to ``cand`` from position ``nc``; returns the new end.
+    """
+    n = A.shape[1]
+    cascade = c > 0.0
+    boosted = boost.shape[1] == n
+    rw, rx, rd = row(w, r), row(ext, r), row(drop_mult, r)
+    for i in range(n):
+        if stale[r, i]:
+            sn = s_new[r, i] if cascade else 0
+            xb = boost[r, i] if boosted else 0.0
+            p_flip[r, i] = _flip_probability(
+                A[r, i], s[r, i], w[rw, i], theta[r, i], ext[rx, i], drop_mult[rd, i], sn, xb, mon,
+                rule, spontaneous, imitation, c, ab_rate, ab_support,
+            )  # fmt: skip
+            stale[r, i] = False
+    za = z_adopt[r]
+    flip = z_abandon[r] ^ za  # adopters draw from the abandonment stream: za ^ flip
+    pr = p_flip[r]
+    ar = A[r]
+    base = r * n
+    live = 0
+    for i in range(n):  # how many can change at all (a vectorised count)
+        live += pr[i] > 0.0
+    if live == 0:  # a settled threshold cascade: nothing to draw
+        return nc
+    if live * SPARSE_DRAWS < n:  # few can change (a threshold rule without random channels): skip the rest
+        for i in range(n):
+            if pr[i] > 0.0:
+                zr = za ^ (flip * np.uint64(ar[i]))
+                if u01(zr, i) < pr[i]:
+                    cand[nc] = base + i
+                    nc += 1
+        return nc
+    for i in range(n):  # a probability <= 0 never beats a uniform in [0, 1)
+        zr = za ^ (flip * np.uint64(ar[i]))
+        hit[i] = u01(zr, i) < pr[i]
+    for i in range(n):
+        if hit[i]:
+            cand[nc] = base + i
+            nc += 1
+    return nc
+
+
+@njit(cache=True)
+def _resolve(
+    cand, k0, k1, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous, imitation, c,
+    z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
+    cnt_new, cnt_ab, cnt_channel,
+):  # fmt: skip
+    """Resolve the candidates ``cand[k0:k1]``: abandonment, or adoption by threshold or stochastic channel.
+
+    A threshold adoption is credited to the source role contributing most exposure; a stochastic
+    one to a hazard component drawn in proportion to its size. Reads only the snapshot (``A``,
+    ``N_prev``, ``s``, ``w``); writes ``A_next`` (which must arrive as a copy of ``A``), ``N_next``
+    and ``abandoned`` (which must arrive all False), the per-agent records and per-group counts.
+    """
+    R, n = A.shape
+    cc = min(c, 1e300)
+    boosted = boost.shape[1] == n
+    by = np.zeros(3, np.int64)
+    byn = np.zeros(3, np.int64)
+    parts = np.zeros(8)
+    Af = A.reshape(-1)  # flat views (the (R, N) state is C-contiguous): no per-access wrap-around
+    Nf = N_prev.reshape(-1)
+    mf = m.reshape(-1)
+    for k in range(k0, k1):
+        r = cand[k] // n
+        i = cand[k] % n
+        if A[r, i]:  # abandonment
+            if N_next[r, i]:  # adopted at the start of this step by an intervention: no change
+                cand[k] = -1
+                continue
+            abandoned[r, i] = True
+            A_next[r, i] = False
+            abandoned_at[r, i] = step
+            count_groups(agent_groups, i, r, cnt_ab)
+            continue
+        si = s[r, i]
+        wi = w[row(w, r), i]
+        # exposure by source role (household, leader, health worker), from the snapshot; branch-free
+        # (whether a contact adopted is unpredictable), in registers, on flat views of row r
+        base = np.uintp(r * n)
+        base_m = np.uintp(row(m, r) * n)
+        a0 = np.int64(0)
+        a1 = np.int64(0)
+        a2 = np.int64(0)
+        n0 = np.int64(0)
+        n1 = np.int64(0)
+        n2 = np.int64(0)
+        for e in range(indptr[i], indptr[i + 1]):
+            j = np.uintp(indices[e])
+            q = quantised_weight(T[e], mf[base_m + j])
+            qa = q * np.int64(Af[base + j])
+            qn = q * np.int64(Nf[base + j])
+            rl = role[j]
+            a0 += qa if rl == 0 else 0
+            a1 += qa if rl == 1 else 0
+            a2 += qa if rl == 2 else 0
+            n0 += qn if rl == 0 else 0
+            n1 += qn if rl == 1 else 0
+            n2 += qn if rl == 2 else 0
+        by[0] = a0
+        by[1] = a1
+        by[2] = a2
+        byn[0] = n0
+        byn[1] = n1
+        byn[2] = n2
+        xb = boost[r, i] if boosted else 0.0
+        if _crossed(si, wi, theta[r, i], xb, rule):
+            best = 0
+            for b in range(1, 3):
+                if by[b] > by[best]:
+                    best = b
+            ch = best + 1
+        else:
+            parts[0] = ext[row(ext, r), i]
+            parts[1] = spontaneous
+            wd = np.float64(wi) if wi > 0 else 1.0
+            for b in range(3):
+                parts[2 + b] = imitation * np.float64(by[b]) / wd if imitation > 0 else 0.0
+                parts[5 + b] = cc * (np.float64(byn[b]) / SCALE) if (c > 0.0 and byn[b] > 0) else 0.0
+            if imitation > 0 and xb > 0.0:  # a dialogue's boost counts as leader-led imitation
+                parts[3] += imitation * xb
+            total = 0.0
+            for b in range(8):
+                total += parts[b]
+                parts[b] = total
+            v = u01(z_channel[r], i) * total
+            pick = 0
+            for b in range(8):
+                if parts[b] <= v:
+                    pick += 1
+            if pick > 7:
+                pick = 7
+            ch = _CH_OF_PART[pick]
+        N_next[r, i] = True
+        A_next[r, i] = True
+        cnt_channel[ch, r] += 1
+        if adopted_at[r, i] < 0:
+            adopted_at[r, i] = step
+            channel[r, i] = ch
+        count_groups(agent_groups, i, r, cnt_new)
+
+
+@njit(cache=True)
+def _push_changes(cand, k0, k1, indptr, indices, T, m, N_next, s, stale):
+    """Push each change of ``cand[k0:k1]`` into its contacts' exposure and mark them and the changed agent stale.
+
+    An adoption adds ``q_ij`` to every contact i, an abandonment subtracts it. Every candidate of
+    :func:`_draw_row` changed state, one way or the other.
+    """
+    R, n = N_next.shape
+    for k in range(k0, k1):
+        if cand[k] < 0:  # resolved as no change
+            continue
+        r = cand[k] // n
+        j = cand[k] % n
+        sg = 1 if N_next[r, j] else -1
+        mj = m[row(m, r), j]
+        stale[r, j] = True
+        push_contacts(indptr, indices, T, j, r, mj, sg, s, stale)
+
+
+@njit(cache=True)
+def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, N_next, s, adopted_at, channel,
+                cnt_new, cnt_channel, stale):  # fmt: skip
+    """Adopt the non-adopters ``(cols[k], rows[k])`` now (an intervention at the start of a step).
+
+    Updates the snapshot ``A`` and pushes their influence, so this step's decisions see them; they
+    count as new adopters of this step through channel ``code``. Returns how many were adopted.
+    """
+    R, n = A.shape
+    done = 0
+    for k in range(len(rows)):
+        i = rows[k]
+        r = cols[k]
+        if A[r, i]:
+            continue
+        done += 1
+        A[r, i] = True
+        N_next[r, i] = True
+        cnt_channel[code, r] += 1
+        if adopted_at[r, i] < 0:
+            adopted_at[r, i] = step
+            channel[r, i] = code
+        count_groups(agent_groups, i, r, cnt_new)
+        mi = m[row(m, r), i]
+        stale[r, i] = True
+        push_contacts(indptr, indices, T, i, r, mi, 1, s, stale)
+    return done
+
+
+@njit(cache=True)
+def advance(
+    p_flip, A, z_adopt, z_abandon, cand,
+    s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
+    stale, indptr, indices, T, m, role, N_prev, z_channel, agent_groups, step,
+    A_next, N_next, abandoned, adopted_at, channel, abandoned_at, cnt_new, cnt_ab, cnt_channel,
+):  # fmt: skip
+    """One step's decisions and their effects, replicate by replicate: draw, resolve, push.
+
+    Replicates share nothing here, so each is finished before the next starts (the same numbers
+    as phase by phase over all replicates, in one call from Python). Per replicate: every agent
+    draws against its (refreshed) probability (:func:`_draw_row`); the candidates are resolved from
+    the snapshot into ``A_next`` (which must arrive as a copy of ``A``), ``N_next`` and the records
+    (:func:`_resolve`); the changes are pushed into the contacts' exposures ``s``
+    (:func:`_push_changes`). Returns the number of candidates (``cand[:nc]``).
+    """
+    R, n = A.shape
+    hit = np.empty(n, np.uint8)
+    nc = 0
+    for r in range(R):
+        k0 = nc
+        nc = _draw_row(
+            r, nc, hit, p_flip, A, z_adopt, z_abandon, cand,
+            s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
+            stale,
+        )  # fmt: skip
+        _resolve(
+            cand, k0, nc, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous,
+            imitation, c, z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel,
+            abandoned_at, cnt_new, cnt_ab, cnt_channel,
+        )  # fmt: skip
+        _push_changes(cand, k0, nc, indptr, indices, T, m, N_next, s, stale)
+    return nc
