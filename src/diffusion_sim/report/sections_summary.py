@@ -1,0 +1,213 @@
+"""The report's opening sections: what was compared, the headline table and the adoption curves."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from diffusion_sim.report.figures import (
+    adoption_curves_figure,
+)
+from diffusion_sim.report.format import (
+    DASH,
+    _change,
+    _missing,
+    format_money,
+    format_percent,
+    format_pp,
+    format_time_to,
+    money_decimals,
+)
+from diffusion_sim.report.markup import (
+    cell,
+    esc,
+    figure_html,
+    html_table,
+    scenario_header,
+    table_row,
+)
+from diffusion_sim.report.summaries import (
+    _dash,
+    _level_label,
+    _target_column,
+    _time_columns,
+    first_to_reach,
+    time_to_summary,
+)
+
+if TYPE_CHECKING:
+    from diffusion_sim.compare import Comparison
+
+__all__ = ["curves_section", "header_section", "headline_section"]
+
+
+def header_section(comp: Comparison) -> str:
+    """Title, what was compared, how (seed, replicates, steps), and the version that ran it."""
+    from diffusion_sim import __version__
+
+    base = comp.scenarios[0]
+    behaviours = list(dict.fromkeys(s.behaviour.name for s in comp.scenarios))
+    behaviour = esc(behaviours[0]) + (
+        " (other scenarios: " + ", ".join(esc(b) for b in behaviours[1:]) + ")" if len(behaviours) > 1 else ""
+    )
+    steps = sorted({(s.schedule.steps, s.schedule.days_per_step) for s in comp.scenarios})
+    length = "; ".join(f"{n:,} steps of {d:g} days ({n * d:,.0f} days)" for n, d in steps)
+    n_rep = len(comp.replicates)
+    facts = [
+        ("Behaviour", behaviour),
+        ("Baseline", esc(comp.baseline)),
+        ("Scenarios", str(len(comp.scenarios))),
+        ("Replicates", f"{n_rep:,} per scenario (replicates {comp.replicates[0]}–{comp.replicates[-1]})"),
+        ("Seed", esc(comp.seed)),
+        ("Run length", esc(length)),
+        ("Currency", esc(base.costs.currency)),
+        ("Produced by", f"diffusion-sim {esc(__version__)}"),
+    ]
+    dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
+    toc = [
+        ("headline", "Headline results"),
+        ("curves", "Adoption over time"),
+        ("equity", "Equity"),
+        ("channels", "Adoption channels"),
+        ("costs", "Costs"),
+        ("outcomes", "All outcomes"),
+        ("appendix", "Appendix: scenario files"),
+    ]
+    nav = "".join(f'<li><a href="#{a}">{t}</a></li>' for a, t in toc)
+    howto = (
+        f"Every scenario was run {n_rep:,} times (replicates) from master seed {esc(comp.seed)}, using "
+        "<em>common random numbers</em>: replicate <em>r</em> of every scenario uses the same seed and random "
+        "streams, so two scenarios differ only where their settings and interventions differ. Each "
+        f"comparison with the baseline ({esc(comp.baseline)}) is therefore <em>paired</em>: the difference is "
+        "computed replicate by replicate and then averaged. Intervals in brackets are 95% t-intervals over "
+        "replicates of that paired difference; when an interval excludes zero, the difference is unlikely to be "
+        "an accident of the simulation's randomness. <strong>Coverage</strong> is the share of all agents "
+        "(households, leaders and health workers) who practise the behaviour. Times are in steps from the "
+        "start; a step is a fixed number of days. Intervals describe the simulation's chance variation under "
+        "the scenario's assumptions, not uncertainty about those assumptions: check the appendix for what each "
+        "scenario assumes."
+    )
+    items = []
+    for k, sc in enumerate(comp.scenarios):
+        ivs = (
+            "; ".join(
+                f'{esc(iv.label)} <span class="tag">({esc(iv.type)}, steps {iv.start}–'
+                f"{esc(iv.end if iv.end is not None else 'end')})</span>"
+                for iv in sc.interventions
+            )
+            or "no interventions"
+        )
+        tag = ' <span class="tag">(baseline)</span>' if k == 0 else ""
+        items.append(f"<li><strong>{esc(sc.name)}</strong>{tag}: {esc(sc.description)}<br>Interventions: {ivs}</li>")
+    return (
+        f"<header><h1>Scenario comparison: {esc(base.behaviour.name)}</h1>"
+        f'<p class="subtitle">{len(comp.scenarios)} scenarios against the baseline '
+        f"<strong>{esc(comp.baseline)}</strong>, {n_rep:,} paired replicates each, seed {esc(comp.seed)}.</p>"
+        f'<dl class="facts">{dl}</dl>'
+        f'<nav class="toc"><strong>Contents</strong><ol>{nav}</ol></nav></header>'
+        f'<section id="how-to-read"><h2>How to read this</h2><p class="howto">{howto}</p>'
+        f'<h3>Scenarios compared</h3><ul id="scenario-list">{"".join(items)}</ul></section>'
+    )
+
+
+def headline_section(comp: Comparison) -> str:
+    """The headline table: coverage, its change against the baseline, time to targets and costs."""
+    o, d, ce = comp.outcomes, comp.differences, comp.cost_effectiveness.set_index("scenario")
+    cur = comp.scenarios[0].costs.currency
+    diff = d.set_index(["scenario", "outcome"])
+    tcols = _time_columns(comp)
+    target = _target_column(tcols)
+    winners = first_to_reach(comp, target) if target else []
+    summaries = {c: time_to_summary(comp, c) for c in tcols}
+    headers = [
+        "Scenario",
+        "Final coverage",
+        "Δ final coverage vs baseline (95% CI)",
+        *(f"Time to {_level_label(c)}" for c in tcols),
+        "Sustained coverage",
+        "Equity gap",
+        "Total cost",
+        "Extra adopters (95% CI)",
+        "Cost per extra adopter (95% CI)",
+    ]
+    rows = []
+    for k, sc in enumerate(comp.scenarios):
+        name = sc.name
+        t = o.loc[o["scenario"] == name]
+        cells = [scenario_header(sc, k == 0), cell(format_percent(t["final_coverage"].mean()))]
+        if k == 0:
+            cells.append(cell("baseline"))
+        else:
+            cells.append(cell(_change(diff.loc[(name, "final_coverage")], "share")))
+        for c in tcols:
+            s = summaries[c].loc[name]
+            if not s["computed"]:
+                text = f"{DASH} not computed"
+            else:
+                text = format_time_to(s["mean"], int(s["reached"]), int(s["total"]), sc.schedule.days_per_step)
+            badge = (
+                f'<span class="badge">★ first to {_level_label(c)}</span>' if c == target and name in winners else ""
+            )
+            cells.append(cell(text, "num wrap", badge))
+        sustained = t["sustained_coverage"].mean()
+        text = format_percent(sustained) if not _missing(sustained) else _dash("sustained_coverage", sc)
+        cells.append(cell(text, "num wrap"))
+        gap = t["equity_gap"].mean()
+        cells.append(cell(format_pp(gap) if not _missing(gap) else _dash("equity_gap", sc)))
+        cells.append(cell(format_money(t["cost"].mean(), cur)))
+        if k == 0:
+            cells += [cell("baseline"), cell("baseline")]
+        else:
+            cells.append(cell(_change(diff.loc[(name, "extra_adopters")], "count")))
+            cells.append(cell(_cost_per_extra(ce.loc[name], cur, len(comp.replicates)), "num wrap"))
+        rows.append(table_row(cells, k == 0))
+    if target and winners:
+        first = ", ".join(f"<strong>{esc(w)}</strong>" for w in winners)
+        mark = (
+            f"★ marks the scenario that reaches {_level_label(target)} coverage first: {first} (lowest median step "
+            "over replicates, counting replicates that never reach it as never)."
+        )
+    elif target:
+        mark = f"No scenario reaches {_level_label(target)} coverage in more than half of its replicates."
+    else:
+        mark = "No coverage targets were reported (outputs.coverage_targets is empty)."
+    notes = (
+        f'<p class="note">{mark} Times are the mean over the replicates that reached the target, with how many '
+        "did. Sustained coverage: coverage <em>outputs.sustain_steps</em> steps after the last intervention ended. "
+        "Equity gap: coverage of other households minus that of marginalised households, in percentage points "
+        "(positive: marginalised households are left behind). Total cost: programme cost over the run "
+        f"(mean over replicates, {esc(cur)}); community costs are in the Costs section. Cost per extra adopter: "
+        "mean extra cost over mean extra adopters against the baseline, with a 95% paired bootstrap interval.</p>"
+    )
+    return (
+        '<section id="headline"><h2>Headline results</h2>'
+        + html_table("headline-table", [esc(h) for h in headers], rows)
+        + notes
+        + "</section>"
+    )
+
+
+def _cost_per_extra(row: pd.Series, currency: str, n_rep: int) -> str:
+    """Cost per extra adopter with its bootstrap interval, or a dash and the reason it is missing."""
+    ratio = row["cost_per_extra_adopter"]
+    if _missing(ratio):
+        return f"{DASH} (no extra adopters)" if not row["extra_adopters"] > 0 else DASH
+    main = format_money(ratio, currency)
+    if n_rep < 2:
+        return f"{main} (one replicate: no interval)"
+    if _missing(row["ce_low"]) or _missing(row["ce_high"]):
+        return f"{main} (no interval: extra adopters too uncertain)"
+    d = money_decimals(ratio)
+    return f"{main} [{format_money(row['ce_low'], None, d)}, {format_money(row['ce_high'], None, d)}]"
+
+
+def curves_section(comp: Comparison) -> str:
+    """Coverage over time, mean and 95% band per scenario."""
+    fig = adoption_curves_figure(comp)
+    caption = (
+        "Coverage of all agents over time. Line: mean over replicates; shaded band: 5th to 95th percentile over "
+        "replicates (where 90% of runs fall). Dotted lines: coverage targets."
+    )
+    alt = "Line chart of coverage over time for " + ", ".join(comp.names)
+    return f'<section id="curves"><h2>Adoption over time</h2>{figure_html(fig, alt, caption)}</section>'
