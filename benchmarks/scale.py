@@ -501,12 +501,13 @@ def measure_batch(households: int, reps: int, steps: int, seed: int) -> dict:
         _, t_steps = timed(model.run_for, steps)
         _, t_result = timed(model.result)
         breakdown[mode] = {"build_s": t_build, "init_s": t_init, "steps_s": t_steps, "result_s": t_result}
+        agents = community.n
         del model, community
     return {
         "households": households,
         "reps": reps,
         "steps": steps,
-        "agents": int(build_community(sc, seed).n),
+        "agents": int(agents),
         "separate_rounds_s": separate_rounds,
         "batched_rounds_s": batched_rounds,
         "separate_per_rep_s": min(separate_rounds) / reps,

@@ -66,6 +66,6 @@ def test_pushing_the_adopters_gives_the_whole_graph_exposure():
     kernels.exposure_full(kernels.tie_rows(T.indptr), T.indices, T.data, m, A, s_full, w_full)
     s = np.zeros((R, 60), np.int64)
     s[0] = -1  # row 0 is left alone (r0 = 1)
-    kernels.push_adopters(T.indptr, T.indices, T.data, m, A, s, 1)
+    kernels.push_adopters(T.indptr, T.indices, T.data, m, A, s, np.zeros((R, 60), bool), 1)
     assert np.array_equal(s[1:], s_full[1:])
     assert (s[0] == -1).all()

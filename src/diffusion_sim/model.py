@@ -119,7 +119,6 @@ class DiffusionModel(mesa.Model):
         # an agent side by side, was tried: 20-40 % slower steps at R = 32, since an agent's contacts
         # then no longer share cache lines within a replicate.)
         R, n = self.R, self.n
-        ids = np.arange(n)
         # thresholds: normal(mean, sd) per agent type, one draw per agent and replicate
         mean = np.array([r.threshold.mean for r in roles])[atype]
         sd = np.array([r.threshold.sd for r in roles])[atype]
@@ -146,6 +145,8 @@ class DiffusionModel(mesa.Model):
         self._m = influence[None, :].astype(np.float64)
         self._ext = np.full((1, n), float(beh.external))
         self._drop = np.ones((1, n))
+        # (replicate, agent) pairs whose cached probability of changing state must be recomputed: all
+        self._stale = np.ones((R, n), np.bool_)
         # exact integer exposure of every agent and the total integer weight of its contacts (shared,
         # as m is): one whole-graph pass for the first replicate; the other replicates' exposures
         # are pushed from their few seeds
@@ -156,16 +157,13 @@ class DiffusionModel(mesa.Model):
             kernels.exposure_full(
                 kernels.tie_rows(T.indptr), T.indices, T.data, self._m, self._A[:1], self._s[:1], self._w
             )
-            kernels.push_adopters(T.indptr, T.indices, T.data, self._m, self._A, self._s, 1)
+            kernels.push_adopters(T.indptr, T.indices, T.data, self._m, self._A, self._s, self._stale, 1)
         cascade = self._c > 0
         self._s_new = np.zeros((R, n) if cascade else (R, 1), np.int64)
         self._touched = np.zeros(n if cascade else 1, np.int64)
         self._touched_flag = np.zeros(n if cascade else 1, np.bool_)
         self._n_touched = np.zeros(1, np.int64)
         self._p_flip = np.zeros((R, n))
-        # (replicate, agent) pairs whose cached probability of changing state must be recomputed
-        self._stale = np.zeros((R, n), np.bool_)
-        self.mark_stale(ids)
         self._cand = np.zeros(n * R, np.int64)
         self._A_next = np.empty_like(seeded)
         self._N_next = np.zeros_like(seeded)

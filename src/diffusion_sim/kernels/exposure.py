@@ -23,8 +23,8 @@ __all__ = [
 PREFETCH_TIES = 96
 """How many ties ahead :func:`exposure_full` asks for its contact's weight and state.
 
-A contact in another part of the graph (a rewired or inter-village tie) is a cache miss of about
-100 ns; without the hint the sums stall on it. ``./dev bench scale`` (part B) measures the pass."""
+A contact in another part of the graph (a rewired or inter-village tie) is a cache miss; without the
+hint the sums stall on it. ``./dev bench scale --parts B`` measures the pass against the bandwidth bound."""
 
 
 @intrinsic
@@ -83,8 +83,8 @@ def exposure_full(rows, indices, T, m, A, s, w):
 
 
 @njit(cache=True)
-def push_adopters(indptr, indices, T, m, A, s, r0):
-    """Add every adopter's ``q_ij`` to its contacts' exposure ``s``, in replicate rows ``r0`` and after.
+def push_adopters(indptr, indices, T, m, A, s, stale, r0):
+    """Push every adopter's ``q_ij`` into its contacts' exposure ``s`` (marking them stale), replicates ``r0`` on.
 
     With ``s`` zero on entry this is the exposure of the adopted state, at a cost proportional to
     the adopters' ties (the model's start, where few have adopted).
@@ -93,9 +93,7 @@ def push_adopters(indptr, indices, T, m, A, s, r0):
     for r in range(r0, R):
         for j in range(n):
             if A[r, j]:
-                mj = m[row(m, r), j]
-                for e in range(indptr[j], indptr[j + 1]):
-                    s[r, indices[e]] += quantised_weight(T[e], mj)
+                push_contacts(indptr, indices, T, j, r, m[row(m, r), j], 1, s, stale)
 
 
 @njit(cache=True, inline="always")

@@ -73,6 +73,21 @@ def count_groups(agent_groups, i, r, counts):
             counts[grp, r] += 1
 
 
+@njit(cache=True, inline="always")
+def _record_adoption(i, r, ch, step, N_next, adopted_at, channel, agent_groups, cnt_new, cnt_channel):
+    """Book agent i's adoption in replicate r this step through channel ``ch``.
+
+    Sets the new-adopter flag, records the first adoption (step and channel, if the agent never
+    adopted before) and counts it by channel and group.
+    """
+    N_next[r, i] = True
+    cnt_channel[ch, r] += 1
+    if adopted_at[r, i] < 0:
+        adopted_at[r, i] = step
+        channel[r, i] = ch
+    count_groups(agent_groups, i, r, cnt_new)
+
+
 @njit(cache=True)
 def _draw_row(
     r, nc, hit, p_flip, A, z_adopt, z_abandon, cand,
@@ -219,13 +234,8 @@ def _resolve(
             if pick > 7:
                 pick = 7
             ch = _CH_OF_PART[pick]
-        N_next[r, i] = True
         A_next[r, i] = True
-        cnt_channel[ch, r] += 1
-        if adopted_at[r, i] < 0:
-            adopted_at[r, i] = step
-            channel[r, i] = ch
-        count_groups(agent_groups, i, r, cnt_new)
+        _record_adoption(i, r, ch, step, N_next, adopted_at, channel, agent_groups, cnt_new, cnt_channel)
 
 
 @njit(cache=True)
@@ -264,12 +274,7 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
             continue
         done += 1
         A[r, i] = True
-        N_next[r, i] = True
-        cnt_channel[code, r] += 1
-        if adopted_at[r, i] < 0:
-            adopted_at[r, i] = step
-            channel[r, i] = code
-        count_groups(agent_groups, i, r, cnt_new)
+        _record_adoption(i, r, code, step, N_next, adopted_at, channel, agent_groups, cnt_new, cnt_channel)
         mi = m[row(m, r), i]
         stale[r, i] = True
         push_contacts(indptr, indices, T, i, r, mi, 1, s, stale)
