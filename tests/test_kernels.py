@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numba import njit
 
 from diffusion_sim import kernels, rng
+from diffusion_sim.kernels.step import _changes as changes
 
 
 def _python_exposure(T: sp.csr_matrix, m: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,3 +73,42 @@ def test_pushing_the_adopters_gives_the_whole_graph_exposure():
     kernels.push_adopters(T.indptr, T.indices, T.data, m, A, s, np.zeros((R, 60), bool), 1)
     assert np.array_equal(s[1:], s_full[1:])
     assert (s[0] == -1).all()
+
+
+@njit
+def _compiled_probability(h):
+    """``-expm1(-h)`` as the kernels compute it (the same libm call, compiled)."""
+    out = np.empty_like(h)
+    for k in range(len(h)):
+        out[k] = -math.expm1(-h[k])
+    return out
+
+
+@njit
+def _compiled_changes(u, h):
+    out = np.empty(len(u), np.bool_)
+    for k in range(len(u)):
+        out[k] = changes(u[k], h[k])
+    return out
+
+
+def test_a_hazard_bounds_its_computed_probability():
+    """The draws test ``u < h`` before ``u < -expm1(-h)``; that is exact only if the computed probability <= h."""
+    gen = np.random.default_rng(7)
+    tiny = np.array([5e-324, 1e-320, 1e-310, np.finfo(float).tiny, 1e-300, 1e-200, 1e-100])
+    h = np.concatenate([tiny, 10.0 ** gen.uniform(-320, 3, 2_000_000), gen.uniform(0, 1e-3, 1_000_000)])
+    h = np.concatenate([h, np.nextafter(h, 0), np.nextafter(h, np.inf)])
+    p = _compiled_probability(h)
+    assert np.all(p <= h)
+    assert np.all(p[h > 0] > 0)  # a positive hazard is a positive probability (the draws count those)
+
+
+def test_the_two_stage_draw_equals_the_plain_comparison():
+    gen = np.random.default_rng(8)
+    h = np.concatenate([10.0 ** gen.uniform(-12, 1, 500_000), [0.0, -1.0, np.inf]])
+    p = _compiled_probability(h)  # libm's expm1, as in the kernels (numpy's may differ in the last bit)
+    # uniforms at, just below and just above the probability, and anywhere
+    u = np.concatenate([p, np.nextafter(p, 0), np.nextafter(p, 1), gen.random(len(h))])
+    hh = np.tile(h, 4)
+    u = np.clip(u, 0.0, np.nextafter(1.0, 0))
+    np.testing.assert_array_equal(_compiled_changes(u, hh), u < _compiled_probability(hh))

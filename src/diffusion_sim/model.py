@@ -163,7 +163,7 @@ class DiffusionModel(mesa.Model):
         self._touched = np.zeros(n if cascade else 1, np.int64)
         self._touched_flag = np.zeros(n if cascade else 1, np.bool_)
         self._n_touched = np.zeros(1, np.int64)
-        self._p_flip = np.zeros((R, n))
+        self._hazard = np.zeros((R, n))  # cached hazard of changing state (kernels.step)
         self._cand = np.zeros(n * R, np.int64)
         self._A_next = np.empty_like(seeded)
         self._N_next = np.zeros_like(seeded)
@@ -246,7 +246,7 @@ class DiffusionModel(mesa.Model):
         rates = (float(beh.spontaneous), float(beh.imitation), c)
         np.copyto(self._A_next, self._A)
         kernels.advance(
-            self._p_flip, self._A, z["adoption"], z["abandonment"], self._cand,
+            self._hazard, self._A, z["adoption"], z["abandonment"], self._cand,
             self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
             self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
             self._stale, T.indptr, T.indices, T.data, m, self.source_role, self._N, z["channel"],

@@ -24,9 +24,10 @@ SPARSE_DRAWS = 16
 
 
 @njit(cache=True, inline="always")
-def _flip_probability(a, si, wi, th, ex, dm, sn, xb, mon, rule, spontaneous, imitation, c, ab_rate, ab_support):
-    """Probability that an agent changes state this step (1.0 when its threshold is crossed).
+def _flip_hazard(a, si, wi, th, ex, dm, sn, xb, mon, rule, spontaneous, imitation, c, ab_rate, ab_support):
+    """Hazard ``h`` of an agent changing state this step: it changes with probability ``1 - exp(-h)``.
 
+    ``inf`` when its threshold is crossed (it changes for sure), ``<= 0`` when it cannot change.
     ``xb`` is an exposure-share boost (a community dialogue the agent attends this step), ``mon``
     the reduction of abandonment for adopters with at least one adopted contact (peer monitoring).
     """
@@ -36,10 +37,10 @@ def _flip_probability(a, si, wi, th, ex, dm, sn, xb, mon, rule, spontaneous, imi
             rate = ab_rate * dm
             if mon > 0.0 and si > 0:
                 rate = rate * (1.0 - mon)
-            return -math.expm1(-rate * (1.0 - ab_support * x))
+            return rate * (1.0 - ab_support * x)
         return 0.0
     if _crossed(si, wi, th, xb, rule):
-        return 1.0
+        return np.inf
     xe = x + xb
     h = 0.0 + ex
     h = h + spontaneous
@@ -47,7 +48,19 @@ def _flip_probability(a, si, wi, th, ex, dm, sn, xb, mon, rule, spontaneous, imi
         h = h + imitation * xe
     if c > 0.0 and sn > 0:
         h = h + c * (np.float64(sn) / SCALE)
-    return -math.expm1(-h) if h > 0 else 0.0
+    return h
+
+
+@njit(cache=True, inline="always")
+def _changes(u, h):
+    """Whether a uniform ``u`` in [0, 1) falls below ``1 - exp(-h)``, the probability of a change.
+
+    The cheap test ``u < h`` comes first: ``1 - exp(-h) <= h``, and the computed ``-expm1(-h)``
+    never exceeds ``h`` either (``tests/test_kernels.py`` checks it), so no draw is decided
+    differently from comparing with ``-expm1(-h)`` alone. ``expm1`` is then evaluated only for the
+    rare draws that pass, instead of for every hazard that changes.
+    """
+    return u < h and u < -math.expm1(-h)
 
 
 @njit(cache=True, inline="always")
@@ -90,16 +103,17 @@ def _record_adoption(i, r, ch, step, N_next, adopted_at, channel, agent_groups, 
 
 @njit(cache=True)
 def _draw_row(
-    r, nc, hit, p_flip, A, z_adopt, z_abandon, cand,
+    r, nc, hit, hazard, A, z_adopt, z_abandon, cand,
     s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
     stale,
 ):  # fmt: skip
     """Every agent of replicate ``r`` draws against its probability of changing state.
 
-    The probability is cached; stale agents (exposure or parameters changed) recompute it first, in
-    a sparse pass, so that the draws are one branch-free loop the compiler vectorises (``hit`` is
-    scratch of length N). Appends the flat indices ``r * n + i`` of the agents whose draw falls
-    below it to ``cand`` from position ``nc``; returns the new end.
+    Its hazard is cached; stale agents (exposure or parameters changed) recompute it first, in a
+    sparse pass, so that the draws are one branch-free loop the compiler vectorises (``hit`` is
+    scratch of length N; a hazard is an upper bound of the probability, see :func:`_changes`).
+    Appends the agents whose draw falls below their probability to ``cand`` from position ``nc``;
+    returns the new end.
     """
     n = A.shape[1]
     cascade = c > 0.0
@@ -109,46 +123,47 @@ def _draw_row(
         if stale[r, i]:
             sn = s_new[r, i] if cascade else 0
             xb = boost[r, i] if boosted else 0.0
-            p_flip[r, i] = _flip_probability(
+            hazard[r, i] = _flip_hazard(
                 A[r, i], s[r, i], w[rw, i], theta[r, i], ext[rx, i], drop_mult[rd, i], sn, xb, mon,
                 rule, spontaneous, imitation, c, ab_rate, ab_support,
             )  # fmt: skip
             stale[r, i] = False
     za = z_adopt[r]
     flip = z_abandon[r] ^ za  # adopters draw from the abandonment stream: za ^ flip
-    pr = p_flip[r]
+    hr = hazard[r]
     ar = A[r]
-    base = r * n
     live = 0
     for i in range(n):  # how many can change at all (a vectorised count)
-        live += pr[i] > 0.0
+        live += hr[i] > 0.0
     if live == 0:  # a settled threshold cascade: nothing to draw
         return nc
     if live * SPARSE_DRAWS < n:  # few can change (a threshold rule without random channels): skip the rest
         for i in range(n):
-            if pr[i] > 0.0:
+            if hr[i] > 0.0:
                 zr = za ^ (flip * np.uint64(ar[i]))
-                if u01(zr, i) < pr[i]:
-                    cand[nc] = base + i
+                if _changes(u01(zr, i), hr[i]):
+                    cand[nc] = i
                     nc += 1
         return nc
-    for i in range(n):  # a probability <= 0 never beats a uniform in [0, 1)
+    for i in range(n):  # a hazard <= 0 never beats a uniform in [0, 1)
         zr = za ^ (flip * np.uint64(ar[i]))
-        hit[i] = u01(zr, i) < pr[i]
+        hit[i] = u01(zr, i) < hr[i]
     for i in range(n):
         if hit[i]:
-            cand[nc] = base + i
-            nc += 1
+            zr = za ^ (flip * np.uint64(ar[i]))
+            if _changes(u01(zr, i), hr[i]):
+                cand[nc] = i
+                nc += 1
     return nc
 
 
 @njit(cache=True)
 def _resolve(
-    cand, k0, k1, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous, imitation, c,
+    r, cand, k0, k1, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous, imitation, c,
     z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
     cnt_new, cnt_ab, cnt_channel,
 ):  # fmt: skip
-    """Resolve the candidates ``cand[k0:k1]``: abandonment, or adoption by threshold or stochastic channel.
+    """Resolve the candidates ``cand[k0:k1]`` of replicate ``r``: abandonment, or adoption by threshold or chance.
 
     A threshold adoption is credited to the source role contributing most exposure; a stochastic
     one to a hazard component drawn in proportion to its size. Reads only the snapshot (``A``,
@@ -165,8 +180,7 @@ def _resolve(
     Nf = N_prev.reshape(-1)
     mf = m.reshape(-1)
     for k in range(k0, k1):
-        r = cand[k] // n
-        i = cand[k] % n
+        i = cand[k]
         if A[r, i]:  # abandonment
             if N_next[r, i]:  # adopted at the start of this step by an intervention: no change
                 cand[k] = -1
@@ -239,18 +253,16 @@ def _resolve(
 
 
 @njit(cache=True)
-def _push_changes(cand, k0, k1, indptr, indices, T, m, N_next, s, stale):
-    """Push each change of ``cand[k0:k1]`` into its contacts' exposure and mark them and the changed agent stale.
+def _push_changes(r, cand, k0, k1, indptr, indices, T, m, N_next, s, stale):
+    """Push each change of ``cand[k0:k1]`` (replicate ``r``) into its contacts' exposure; mark them and it stale.
 
     An adoption adds ``q_ij`` to every contact i, an abandonment subtracts it. Every candidate of
     :func:`_draw_row` changed state, one way or the other.
     """
-    R, n = N_next.shape
     for k in range(k0, k1):
-        if cand[k] < 0:  # resolved as no change
+        j = cand[k]
+        if j < 0:  # resolved as no change
             continue
-        r = cand[k] // n
-        j = cand[k] % n
         sg = 1 if N_next[r, j] else -1
         mj = m[row(m, r), j]
         stale[r, j] = True
@@ -283,7 +295,7 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
 
 @njit(cache=True)
 def advance(
-    p_flip, A, z_adopt, z_abandon, cand,
+    hazard, A, z_adopt, z_abandon, cand,
     s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
     stale, indptr, indices, T, m, role, N_prev, z_channel, agent_groups, step,
     A_next, N_next, abandoned, adopted_at, channel, abandoned_at, cnt_new, cnt_ab, cnt_channel,
@@ -292,10 +304,11 @@ def advance(
 
     Replicates share nothing here, so each is finished before the next starts (the same numbers
     as phase by phase over all replicates, in one call from Python). Per replicate: every agent
-    draws against its (refreshed) probability (:func:`_draw_row`); the candidates are resolved from
+    draws against its (refreshed) hazard (:func:`_draw_row`); the candidates are resolved from
     the snapshot into ``A_next`` (which must arrive as a copy of ``A``), ``N_next`` and the records
     (:func:`_resolve`); the changes are pushed into the contacts' exposures ``s``
-    (:func:`_push_changes`). Returns the number of candidates (``cand[:nc]``).
+    (:func:`_push_changes`). ``cand`` holds each replicate's candidates (agent indices) one after
+    the other; returns their total number.
     """
     R, n = A.shape
     hit = np.empty(n, np.uint8)
@@ -303,14 +316,14 @@ def advance(
     for r in range(R):
         k0 = nc
         nc = _draw_row(
-            r, nc, hit, p_flip, A, z_adopt, z_abandon, cand,
+            r, nc, hit, hazard, A, z_adopt, z_abandon, cand,
             s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
             stale,
         )  # fmt: skip
         _resolve(
-            cand, k0, nc, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous,
+            r, cand, k0, nc, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous,
             imitation, c, z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel,
             abandoned_at, cnt_new, cnt_ab, cnt_channel,
         )  # fmt: skip
-        _push_changes(cand, k0, nc, indptr, indices, T, m, N_next, s, stale)
+        _push_changes(r, cand, k0, nc, indptr, indices, T, m, N_next, s, stale)
     return nc
