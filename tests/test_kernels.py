@@ -112,3 +112,11 @@ def test_the_two_stage_draw_equals_the_plain_comparison():
     hh = np.tile(h, 4)
     u = np.clip(u, 0.0, np.nextafter(1.0, 0))
     np.testing.assert_array_equal(_compiled_changes(u, hh), u < _compiled_probability(hh))
+
+
+@pytest.mark.parametrize("step", [0, 1, 52, 2**40 + 3, 2**63 - 1])
+def test_compiled_step_keys_equal_the_numpy_ones(step):
+    keys = np.stack([rng.Streams(11, [0, 3, 7]).keys(name) for name in ("adoption", "abandonment", "channel")])
+    z = kernels.stream_step_keys(keys, step)
+    for k in range(3):
+        np.testing.assert_array_equal(z[k], rng.step_keys(keys[k], step))

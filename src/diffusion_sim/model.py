@@ -104,7 +104,7 @@ class DiffusionModel(mesa.Model):
         layer_weights = {name: getattr(self.params.network, name).weight for name in LAYERS}
         # T: symmetric tie weights (layer weight x tie weight, summed over layers); m: source weights
         self.T = influence_matrix(self.community.network, layer_weights, np.ones(self.n))
-        self.source_role = pop.role.astype(np.int64)
+        self.source_role = pop.role.astype(np.int8)
 
         beh = self.params.behaviour
         self._rule = beh.threshold_rule
@@ -170,6 +170,8 @@ class DiffusionModel(mesa.Model):
         # exposure-share boost of dialogue attendees ((R, 1) placeholder until a dialogue needs it)
         self._boost = np.zeros((R, 1))
         self.monitoring = 0.0  # abandonment reduction for adopters with an adopted contact
+        # keys of the streams every step draws from, (3, R): adoption, abandonment, channel
+        self._step_streams = np.stack([self.streams.keys(name) for name in ("adoption", "abandonment", "channel")])
 
         self.recorder = Recorder(pop, self.R, [iv.label for iv in self.params.interventions])
         self.recorder.record_initial(self.adopted, self.channel)
@@ -232,7 +234,7 @@ class DiffusionModel(mesa.Model):
         #    adopters; cached probabilities are refreshed where exposure or parameters changed
         rec = self.recorder
         cnt_new, cnt_ab, cnt_ch = self._counts
-        z = {name: kernels.step_keys(self.streams.keys(name), t) for name in ("adoption", "abandonment", "channel")}
+        z_adopt, z_abandon, z_channel = kernels.stream_step_keys(self._step_streams, t)
         T, m, c = self.T, self._m, float(self._c)
         if c > 0:
             kernels.cascade_exposure(
@@ -246,10 +248,10 @@ class DiffusionModel(mesa.Model):
         rates = (float(beh.spontaneous), float(beh.imitation), c)
         np.copyto(self._A_next, self._A)
         kernels.advance(
-            self._hazard, self._A, z["adoption"], z["abandonment"], self._cand,
+            self._hazard, self._A, z_adopt, z_abandon, self._cand,
             self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
             self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
-            self._stale, T.indptr, T.indices, T.data, m, self.source_role, self._N, z["channel"],
+            self._stale, T.indptr, T.indices, T.data, m, self.source_role, self._N, z_channel,
             rec.agent_groups, t, self._A_next, self._N_next, self._ab, self._adopted_at, self._channel,
             self._abandoned_at, cnt_new, cnt_ab, cnt_ch,
         )  # fmt: skip

@@ -24,7 +24,16 @@ Modules: :mod:`~diffusion_sim.kernels.base` (integer weights, uniforms, shared p
 exact), :mod:`~diffusion_sim.kernels.step` (a step's draws, resolution and pushes).
 """
 
-from diffusion_sim.kernels.base import SCALE, configure_threads, quantised_weight, row, tie_rows, u01, uniforms
+from diffusion_sim.kernels.base import (
+    SCALE,
+    configure_threads,
+    quantised_weight,
+    row,
+    stream_step_keys,
+    tie_rows,
+    u01,
+    uniforms,
+)
 from diffusion_sim.kernels.exposure import (
     PREFETCH_TIES,
     cascade_exposure,
@@ -51,6 +60,7 @@ __all__ = [
     "reweight_sources",
     "row",
     "step_keys",
+    "stream_step_keys",
     "tie_rows",
     "u01",
     "uniforms",

@@ -8,7 +8,17 @@ import numba
 import numpy as np
 from numba import njit
 
-__all__ = ["SCALE", "configure_threads", "mix", "quantised_weight", "row", "tie_rows", "u01", "uniforms"]
+__all__ = [
+    "SCALE",
+    "configure_threads",
+    "mix",
+    "quantised_weight",
+    "row",
+    "stream_step_keys",
+    "tie_rows",
+    "u01",
+    "uniforms",
+]
 
 SCALE = float(2**32)
 """Exposure unit: one unit of tie weight from a unit-weight source is 2**32."""
@@ -17,6 +27,8 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M53 = 2.0**-53
+_STEP_MUL = np.uint64(0xA0761D6478BD642F)
+_STEP_ADD = np.uint64(0xE7037ED1A0B428DB)
 
 
 def configure_threads() -> int:
@@ -47,6 +59,21 @@ def u01(zr, agent):
     x = (np.uint64(agent) + np.uint64(1)) * _GOLDEN + zr
     # < 2**53 after the shift: converting through int64 is exact and avoids the slow unsigned path
     return np.float64(np.int64(mix(x) >> np.uint64(11))) * _TWO_M53
+
+
+@njit(cache=True)
+def stream_step_keys(keys, step):
+    """Step keys ``z[k, r]`` of several streams at once: ``keys`` is (streams, R), as from ``Streams.keys``.
+
+    The same numbers as :func:`diffusion_sim.rng.step_keys` row by row, in one compiled call: the
+    numpy version costs about as much per call as a small step's whole kernel.
+    """
+    s = np.uint64(step) * _STEP_MUL + _STEP_ADD  # wraps modulo 2**64, as the masked Python ints do
+    out = np.empty_like(keys)
+    for k in range(keys.shape[0]):
+        for r in range(keys.shape[1]):
+            out[k, r] = mix(keys[k, r] ^ s)
+    return out
 
 
 @njit(cache=True)
