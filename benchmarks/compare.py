@@ -27,11 +27,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--package", default=str(ROOT / "scenarios" / "home_visits_feedback.yaml"))
     p.add_argument("--replicates", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--huge-pages",
+        action="store_true",
+        help="keep numpy's transparent-huge-page hint, which the command line turns off (for comparison)",
+    )
     args = p.parse_args(argv)
 
     from diffusion_sim.compare import compare, write_comparison
     from diffusion_sim.model import DiffusionModel
+    from diffusion_sim.process import prefer_small_pages
     from diffusion_sim.scenario import load_scenario
+
+    pages = "numpy's huge-page hint (--huge-pages)" if args.huge_pages else "small pages, as the command line"
+    if not args.huge_pages:
+        prefer_small_pages()
 
     district = load_scenario(args.district)
     package = load_scenario(args.package)
@@ -39,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"compare benchmark: {Path(args.district).name} vs {Path(args.package).name}")
     print(
         f"  {district.community.households:,} households in {district.community.villages} villages, "
-        f"{district.schedule.steps} steps, {args.replicates} replicates each, seed {args.seed}"
+        f"{district.schedule.steps} steps, {args.replicates} replicates each, seed {args.seed}; {pages}"
     )
     DiffusionModel(
         district.model_copy(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -134,3 +136,40 @@ def test_console_script_help_has_examples():
     assert "examples:" in out and "--set community.households=100000" in out
     out = subprocess.run([*exe, "--help"], capture_output=True, text=True, check=True).stdout
     assert "run" in out
+
+
+@pytest.fixture
+def page_hint(monkeypatch):
+    """numpy's huge-page hint (process-wide numpy state), put back after the test; no user setting."""
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    multiarray = np._core.multiarray
+    before = multiarray._set_madvise_hugepage(True)
+    yield multiarray
+    multiarray._set_madvise_hugepage(before)
+
+
+def test_the_command_line_turns_numpys_huge_page_hint_off(page_hint, capsys):
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    assert main(["validate", str(scenario)]) == 0
+    assert page_hint._get_madvise_hugepage() is False
+
+
+def test_a_users_numpy_huge_page_setting_wins(page_hint, monkeypatch):
+    from diffusion_sim.process import prefer_small_pages
+
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    assert prefer_small_pages() is False
+    assert page_hint._get_madvise_hugepage() is True
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+    assert prefer_small_pages() is True
+    assert page_hint._get_madvise_hugepage() is False
+
+
+def test_importing_the_package_leaves_numpys_page_hint_alone():
+    code = (
+        "import numpy as np, diffusion_sim.runner, diffusion_sim.compare, diffusion_sim.process; "
+        "print(np._core.multiarray._get_madvise_hugepage())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "True"

@@ -358,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command in COMMANDS:
+            from diffusion_sim.process import prefer_small_pages
+
+            prefer_small_pages()  # this process is ours: see the function for why
             return COMMANDS[args.command](args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
