@@ -145,7 +145,7 @@ class DiffusionModel(mesa.Model):
         self._m = influence[None, :].astype(np.float64)
         self._ext = np.full((1, n), float(beh.external))
         self._drop = np.ones((1, n))
-        # (replicate, agent) pairs whose cached probability of changing state must be recomputed: all
+        # (replicate, agent) pairs whose cached hazard of changing state must be recomputed: all
         self._stale = np.ones((R, n), np.bool_)
         # exact integer exposure of every agent and the total integer weight of its contacts (shared,
         # as m is): one whole-graph pass for the first replicate; the other replicates' exposures
@@ -231,7 +231,7 @@ class DiffusionModel(mesa.Model):
         for iv in self.interventions:
             iv.act(self, t)
         # 2. exposure: s is kept exact by pushes (3c); the cascade exposure comes from last step's
-        #    adopters; cached probabilities are refreshed where exposure or parameters changed
+        #    adopters; cached hazards are refreshed where exposure or parameters changed
         rec = self.recorder
         cnt_new, cnt_ab, cnt_ch = self._counts
         z_adopt, z_abandon, z_channel = kernels.stream_step_keys(self._step_streams, t)

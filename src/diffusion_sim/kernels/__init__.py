@@ -12,9 +12,11 @@ to the changes, and the result is bit-identical to summing every row from scratc
 per-agent reference, which sums the same integers). Quantising weights to multiples of 2**-32 of a
 unit tie changes no model result of any practical size.
 
-**Cached probabilities.** The adoption and abandonment probabilities of an agent depend only on
-its exposure and its parameters, so they are recomputed only for *stale* rows: agents whose
-exposure changed, or whose parameters an intervention changed.
+**Cached hazards.** The hazard ``h`` of an agent changing state (adopting or abandoning, with
+probability ``1 - exp(-h)``) depends only on its exposure and its parameters, so it is recomputed
+only for *stale* rows: agents whose exposure changed, or whose parameters an intervention
+changed. A draw ``u`` is compared with ``h`` first and with ``-expm1(-h)`` only when it falls
+below: the same decisions, with ``expm1`` evaluated for a few draws instead of every refresh.
 
 Random draws are the counter-based uniforms of :mod:`diffusion_sim.rng`, computed inline: the
 uniform of (stream key k, step t, agent i) is ``mix((i + 1) * GOLDEN + mix(k ^ step_key(t)))``.

@@ -107,7 +107,7 @@ def push_contacts(indptr, indices, T, j, r, mj, sign, s, stale):
 
 @njit(cache=True)
 def mark_stale(rows, stale):
-    """Mark every replicate of ``rows`` stale: their cached probabilities are recomputed first.
+    """Mark every replicate of ``rows`` stale: their cached hazards are recomputed first.
 
     ``stale`` is (R, N).
     """

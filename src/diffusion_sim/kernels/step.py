@@ -1,4 +1,4 @@
-"""One step's decisions: draw against the cached probabilities, resolve the changes, push them.
+"""One step's decisions: draw against the cached hazards, resolve the changes, push them.
 
 Helpers here take scalars only: a numba function that takes arrays pays atomic reference counting
 on every call, which costs more than the work in these loops. Loops over contacts are written out.
