@@ -37,14 +37,15 @@ def _visit_and_convert(
     conversion: float,
     channel: int,
     marginalised_first: bool = False,
+    unique: bool = False,
 ) -> np.ndarray:
     """Each provider reaches up to ``capacity`` of its candidate households that have not adopted.
 
     Each reached household converts with probability ``conversion`` (``1 - (1 - p)^m`` if m
-    providers reach it). Returns the number of visits per replicate.
+    providers reach it). ``unique`` says that no household is listed twice (then none needs
+    grouping). Returns the number of visits per replicate.
     """
     visits = np.zeros(model.R)
-    unique = len(np.unique(household)) == len(household)
     for r in range(model.R):
         visits[r] = _visit_and_convert_one(
             model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first, unique
@@ -138,7 +139,7 @@ class HomeVisitsImpl(InterventionImpl):
 
     def setup(self, model: DiffusionModel) -> None:  # noqa: D102
         pop = model.community.population
-        hh = np.flatnonzero((pop.role == HOUSEHOLD) & (pop.catchment >= 0))
+        hh = np.flatnonzero((pop.role == HOUSEHOLD) & (pop.catchment >= 0))  # each household once
         self.worker, self.household = pop.catchment[hh].astype(np.int64), hh
 
     def on_step(self, model: DiffusionModel, t: int) -> None:  # noqa: D102
@@ -147,7 +148,7 @@ class HomeVisitsImpl(InterventionImpl):
             return
         visits = _visit_and_convert(
             model, self, t, self.worker, self.household, s.visits_per_worker, s.conversion, bh.HOME_VISIT,
-            marginalised_first=s.priority == "marginalised_first",
+            marginalised_first=s.priority == "marginalised_first", unique=True,
         )  # fmt: skip
         model.spend(self.index, visits * s.cost_per_visit, delivered=visits)
 
