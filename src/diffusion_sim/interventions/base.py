@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from numba import njit
 
+from diffusion_sim.kernels import u01
 from diffusion_sim.population import HOUSEHOLD
 
 if TYPE_CHECKING:
     from diffusion_sim.model import DiffusionModel
     from diffusion_sim.scenario.intervention_schema import _Intervention
 
-__all__ = ["InterventionImpl", "pick_per_provider", "contact_pairs"]
+__all__ = ["InterventionImpl", "contact_pairs", "pick_per_provider", "visit_and_convert"]
 
 
 class InterventionImpl:
@@ -129,6 +130,63 @@ def _pick(provider, key, cap, n_providers):
             for k in range(c):
                 chosen[group[order[k]]] = True
     return chosen
+
+
+@njit(cache=True)
+def visit_and_convert(adopted, provider, household, cap, marginalised, first, unique, z_order, z_convert, conversion):
+    """One replicate's visits: each provider reaches up to ``cap[p]`` of its households still open.
+
+    ``adopted`` is the replicate's row of the adopted flags; candidate k is ``household[k]`` of
+    ``provider[k]``. A household's place in its provider's queue is its uniform under the step key
+    ``z_order`` (marginalised households first if ``first``, as :func:`pick_per_provider`); a
+    household reached by m providers converts if its uniform under ``z_convert`` falls below
+    ``1 - (1 - conversion)^m``. ``unique`` says no household is listed twice. Returns the number of
+    visits and the households that convert (the numbers of the numpy streams, compiled).
+    """
+    n = len(household)
+    idx = np.empty(n, np.int64)
+    n_open = 0
+    for k in range(n):
+        if not adopted[household[k]]:
+            idx[n_open] = k
+            n_open += 1
+    idx = idx[:n_open]
+    none = np.zeros(0, np.int64)
+    if n_open == 0:
+        return 0, none
+    hh = household[idx]
+    if unique:
+        uniq = hh
+        inverse = np.arange(n_open)
+    else:  # households reached through several providers: one draw each
+        uniq = np.unique(hh)
+        inverse = np.searchsorted(uniq, hh)
+    key_u = np.empty(len(uniq))
+    for j in range(len(uniq)):
+        key_u[j] = u01(z_order, uniq[j])
+    prov = provider[idx]
+    key = np.empty(n_open)
+    n_providers = 0
+    for k in range(n_open):
+        prio = 0.0 if not first else (0.0 if marginalised[hh[k]] else 1.0)
+        key[k] = key_u[inverse[k]] + 2.0 * prio
+        n_providers = max(n_providers, prov[k] + 1)
+    chosen = _pick(prov, key, cap, n_providers)
+    m = np.zeros(len(uniq), np.int64)
+    n_visits = 0
+    for k in range(n_open):
+        if chosen[k]:
+            m[inverse[k]] += 1
+            n_visits += 1
+    if n_visits == 0:
+        return 0, none
+    win = np.empty(len(uniq), np.int64)
+    n_win = 0
+    for j in range(len(uniq)):
+        if m[j] > 0 and u01(z_convert, uniq[j]) < 1.0 - (1.0 - conversion) ** np.float64(m[j]):
+            win[n_win] = uniq[j]
+            n_win += 1
+    return n_visits, win[:n_win]
 
 
 def contact_pairs(model: DiffusionModel, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from diffusion_sim import behaviour as bh
-from diffusion_sim.interventions.base import InterventionImpl, contact_pairs, pick_per_provider
+from diffusion_sim import kernels
+from diffusion_sim.interventions.base import InterventionImpl, contact_pairs, pick_per_provider, visit_and_convert
 from diffusion_sim.population import HOUSEHOLD, LEADER
 from diffusion_sim.scenario.schema import LEADER_KINDS
 
@@ -109,27 +110,19 @@ class LeaderTrainingImpl(InterventionImpl):
 def _visit_and_convert_one(
     model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first=False, unique=False
 ) -> int:
-    """:func:`_visit_and_convert` for one replicate column. Draws only for households still open."""
-    idx = np.flatnonzero(~model.adopted[household, r])
-    if len(idx) == 0:
-        return 0
-    if unique:  # each household listed once (catchments, villages): no need to sort
-        uniq, inverse = household[idx], np.arange(len(idx))
-    else:
-        uniq, inverse = np.unique(household[idx], return_inverse=True)
-    key = model.streams.uniform_column(iv.stream("order"), t, uniq, r)
-    first = model.community.population.marginalised[household[idx]] if marginalised_first else None
-    chosen = pick_per_provider(provider[idx], key[inverse], capacity, first)
-    n_visits = int(chosen.sum())
-    if n_visits == 0:
-        return 0
-    m = np.bincount(inverse[chosen], minlength=len(uniq))
-    reached = np.flatnonzero(m)
-    convert = model.streams.uniform_column(iv.stream("convert"), t, uniq[reached], r)
-    win = reached[convert < 1.0 - (1.0 - conversion) ** m[reached]]
+    """:func:`_visit_and_convert` for one replicate column (:func:`visit_and_convert`, compiled); returns the visits."""
+    z = kernels.stream_step_keys(np.stack([model.streams.keys(iv.stream(p)) for p in ("order", "convert")]), t)
+    provider = np.asarray(provider, np.int64)
+    if np.isscalar(capacity):
+        capacity = np.full(int(provider.max()) + 1 if len(provider) else 0, int(capacity), np.int64)
+    n_visits, win = visit_and_convert(
+        model._A[r], provider, np.asarray(household, np.int64), np.asarray(capacity, np.int64),
+        model.community.population.marginalised, bool(marginalised_first), bool(unique), z[0, r], z[1, r],
+        float(conversion),
+    )  # fmt: skip
     if len(win):
-        model.adopt(uniq[win], np.full(len(win), r), channel)
-    return n_visits
+        model.adopt(win, np.full(len(win), r), channel)
+    return int(n_visits)
 
 
 class HomeVisitsImpl(InterventionImpl):
@@ -162,6 +155,7 @@ class MediaCampaignImpl(InterventionImpl):
         pop = model.community.population
         reach = np.where(pop.marginalised, self.spec.reach * self.spec.marginalised_reach_factor, self.spec.reach)
         self.reached = self.uniform(model, "reach", 0, np.arange(model.n)) < reach[:, None]  # (N, R)
+        self.n_reached = self.reached.sum(axis=0).astype(float)
 
     def on_step(self, model: DiffusionModel, t: int) -> None:  # noqa: D102
         s = self.spec
@@ -172,7 +166,7 @@ class MediaCampaignImpl(InterventionImpl):
             model.external[self.reached] -= s.rate
             model.mark_stale(np.flatnonzero(self.reached.any(axis=1)))
         if self.active(t):
-            model.spend(self.index, np.full(model.R, s.cost_per_step), delivered=self.reached.sum(axis=0).astype(float))
+            model.spend(self.index, np.full(model.R, s.cost_per_step), delivered=self.n_reached)
 
 
 class FeedbackMechanismImpl(InterventionImpl):
@@ -182,10 +176,12 @@ class FeedbackMechanismImpl(InterventionImpl):
 
     def setup(self, model: DiffusionModel) -> None:  # noqa: D102
         self.reached = self.uniform(model, "reach", 0, np.arange(model.n)) < self.spec.reach
+        self.n_reached = self.reached.sum(axis=0).astype(float)
 
     def on_step(self, model: DiffusionModel, t: int) -> None:  # noqa: D102
         s = self.spec
-        rows = np.flatnonzero(self.reached.any(axis=1))
+        if t == s.start or self.ended(t):
+            rows = np.flatnonzero(self.reached.any(axis=1))  # only then: an (N, R) pass
         if t == s.start:
             self.saved = (model.abandon_multiplier.copy(), model.threshold.copy())
             model.abandon_multiplier[self.reached] *= 1.0 - s.abandonment_reduction
@@ -193,13 +189,13 @@ class FeedbackMechanismImpl(InterventionImpl):
             model.threshold[cut] -= model.params.behaviour.scepticism.threshold_increase * s.scepticism_reduction
             model.threshold[cut] = np.maximum(model.threshold[cut], 0.0)
             model.mark_stale(rows)
-            model.spend(self.index, self.reached.sum(axis=0) * s.cost_per_person_reached)
+            model.spend(self.index, self.n_reached * s.cost_per_person_reached)
         if self.ended(t):  # the mechanism stops: its effects stop with it
             model.abandon_multiplier[self.reached] = self.saved[0][self.reached]
             model.threshold[self.reached] = self.saved[1][self.reached]
             model.mark_stale(rows)
         if self.active(t):
-            model.spend(self.index, np.full(model.R, s.cost_per_step), delivered=self.reached.sum(axis=0).astype(float))
+            model.spend(self.index, np.full(model.R, s.cost_per_step), delivered=self.n_reached)
 
 
 class CommunityDialogueImpl(InterventionImpl):
