@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diffusion_sim import behaviour as bh
-from diffusion_sim import kernels
-from diffusion_sim.interventions.base import pick_per_provider
+from diffusion_sim import kernels, rng
+from diffusion_sim.interventions.base import pick_per_provider, visit_and_convert
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.population import HOUSEHOLD, LEADER
 from diffusion_sim.scenario import apply_overrides, scenario_from_dict
@@ -237,3 +237,47 @@ def test_batched_replicates_equal_separate_runs_with_every_family():
             np.testing.assert_array_equal(getattr(batch, key)[:, r], getattr(single, key)[:, 0], err_msg=key)
         np.testing.assert_array_equal(batch._s[r], single._s[0])
         np.testing.assert_array_equal(batch._w[r], np.broadcast_to(single._w, single._s.shape)[0])
+
+
+def _visits_in_numpy(adopted, provider, household, cap, marginalised, first, key_stream, convert_stream, conversion):
+    """The visit rule written with numpy and the numpy streams: queue, capacity, conversion by count."""
+    idx = np.flatnonzero(~adopted[household])
+    if len(idx) == 0:
+        return 0, np.zeros(0, np.int64)
+    uniq, inverse = np.unique(household[idx], return_inverse=True)
+    key = rng.uniform(key_stream, 9, uniq)
+    chosen = pick_per_provider(provider[idx], key[inverse], cap, marginalised[household[idx]] if first else None)
+    m = np.bincount(inverse[chosen], minlength=len(uniq))
+    reached = np.flatnonzero(m)
+    convert = rng.uniform(convert_stream, 9, uniq[reached])
+    return int(chosen.sum()), uniq[reached[convert < 1.0 - (1.0 - conversion) ** m[reached]]]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    n=st.integers(0, 300),
+    n_households=st.integers(1, 120),
+    n_providers=st.integers(1, 6),
+    cap=st.integers(0, 12),
+    first=st.booleans(),
+    conversion=st.sampled_from([0.0, 0.12, 0.5, 1.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_compiled_visits_equal_the_numpy_rule(n, n_households, n_providers, cap, first, conversion, seed):
+    """Households may be listed under several providers (conversations along ties) or once (catchments)."""
+    gen = np.random.default_rng(seed)
+    household = gen.integers(0, n_households, n)
+    provider = gen.integers(0, n_providers, n)
+    adopted = gen.random(n_households) < 0.3
+    marginalised = gen.random(n_households) < 0.4
+    k_order, k_convert = (rng.stream_key(seed, 0, name) for name in ("order", "convert"))
+    expected = _visits_in_numpy(adopted, provider, household, cap, marginalised, first, k_order, k_convert, conversion)
+    z = rng.step_keys(np.array([k_order, k_convert], np.uint64), 9)
+    caps = np.full(n_providers, cap, np.int64)
+    for hh, pv, unique in (
+        (household, provider, False),
+        *([(household, provider, True)] if len(set(household)) == n else []),
+    ):
+        got = visit_and_convert(adopted, pv, hh, caps, marginalised, first, unique, z[0], z[1], conversion)
+        assert got[0] == expected[0]
+        np.testing.assert_array_equal(np.sort(got[1]), expected[1])  # listing order when unique: same set
