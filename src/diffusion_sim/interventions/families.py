@@ -116,7 +116,7 @@ def _visit_and_convert_one(
     if np.isscalar(capacity):
         capacity = np.full(int(provider.max()) + 1 if len(provider) else 0, int(capacity), np.int64)
     n_visits, win = visit_and_convert(
-        model._A[r], provider, np.asarray(household, np.int64), np.asarray(capacity, np.int64),
+        model.adopted[:, r], provider, np.asarray(household, np.int64), np.asarray(capacity, np.int64),
         model.community.population.marginalised, bool(marginalised_first), bool(unique), z[0, r], z[1, r],
         float(conversion),
     )  # fmt: skip
