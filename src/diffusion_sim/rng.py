@@ -22,16 +22,40 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["Streams", "generator", "name_hash", "step_keys", "stream_key", "uniform", "uniform_scalar"]
+__all__ = [
+    "GOLDEN",
+    "MIX_1",
+    "MIX_2",
+    "STEP_ADD",
+    "STEP_MUL",
+    "TWO_M53",
+    "Streams",
+    "generator",
+    "name_hash",
+    "step_keys",
+    "stream_key",
+    "uniform",
+    "uniform_scalar",
+]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+# The constants of the draws, written once: the numpy code here, the plain-Python draws of the
+# reference model and the compiled kernels (diffusion_sim.kernels.base) all use these.
+GOLDEN = 0x9E3779B97F4A7C15
+"""Multiplier of the agent counter in a draw."""
+MIX_1, MIX_2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+"""Multipliers of the SplitMix64 finaliser."""
+STEP_MUL, STEP_ADD = 0xA0761D6478BD642F, 0xE7037ED1A0B428DB
+"""A step's key is ``step * STEP_MUL + STEP_ADD`` (mod 2**64)."""
+TWO_M53 = 2.0**-53
+"""A uniform is the top 53 bits of a mixed word times this."""
+
+_GOLDEN = np.uint64(GOLDEN)
+_M1 = np.uint64(MIX_1)
+_M2 = np.uint64(MIX_2)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
-_TWO_M53 = 2.0**-53
 _MASK64 = (1 << 64) - 1
 
 
@@ -43,8 +67,8 @@ def name_hash(name: str) -> int:
 def _mix_int(z: int) -> int:
     """SplitMix64 finaliser on a Python int (for keys; exact 64-bit arithmetic)."""
     z &= _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    z = ((z ^ (z >> 30)) * MIX_1) & _MASK64
+    z = ((z ^ (z >> 27)) * MIX_2) & _MASK64
     return z ^ (z >> 31)
 
 
@@ -62,7 +86,7 @@ def stream_key(seed: int, replicate: int, stream: str) -> int:
     """64-bit key of one stream of one replicate of one seed."""
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    k = _mix_int(seed + 0x9E3779B97F4A7C15)
+    k = _mix_int(seed + GOLDEN)
     k = _mix_int(k ^ (replicate * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019))
     return _mix_int(k ^ name_hash(stream))
 
@@ -73,7 +97,7 @@ def step_keys(keys: np.ndarray | int, step: int) -> np.ndarray:
     A draw is then ``mix((agent + 1) * GOLDEN + z)``; the compiled kernels take ``z`` directly.
     """
     k = np.atleast_1d(np.asarray(keys, dtype=np.uint64))
-    s = np.uint64((step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & _MASK64)
+    s = np.uint64((step * STEP_MUL + STEP_ADD) & _MASK64)
     with np.errstate(over="ignore"):
         return _mix(k ^ s)
 
@@ -97,16 +121,16 @@ def uniform(keys: np.ndarray | int, step: int, agents: np.ndarray) -> np.ndarray
         a = np.asarray(agents, dtype=np.uint64) + np.uint64(1)
         x = a[:, None] * _GOLDEN + z[None, :]
         x = _mix(x)
-    out = (x >> _S11).astype(np.float64) * _TWO_M53
+    out = (x >> _S11).astype(np.float64) * TWO_M53
     return out[:, 0] if scalar else out
 
 
 def uniform_scalar(key: int, step: int, agent: int) -> float:
     """The same draw as ``uniform(key, step, [agent])[0]`` in plain Python (for per-agent code)."""
-    s = (step * 0xA0761D6478BD642F + 0xE7037ED1A0B428DB) & _MASK64
+    s = (step * STEP_MUL + STEP_ADD) & _MASK64
     z = _mix_int(key ^ s)
-    x = _mix_int((agent + 1) * 0x9E3779B97F4A7C15 + z)
-    return (x >> 11) * _TWO_M53
+    x = _mix_int((agent + 1) * GOLDEN + z)
+    return (x >> 11) * TWO_M53
 
 
 def generator(seed: int, stream: str) -> np.random.Generator:

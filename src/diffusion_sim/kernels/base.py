@@ -8,6 +8,8 @@ import numba
 import numpy as np
 from numba import njit
 
+from diffusion_sim import rng
+
 __all__ = [
     "SCALE",
     "configure_threads",
@@ -23,12 +25,12 @@ __all__ = [
 SCALE = float(2**32)
 """Exposure unit: one unit of tie weight from a unit-weight source is 2**32."""
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_TWO_M53 = 2.0**-53
-_STEP_MUL = np.uint64(0xA0761D6478BD642F)
-_STEP_ADD = np.uint64(0xE7037ED1A0B428DB)
+_GOLDEN = np.uint64(rng.GOLDEN)  # the constants of diffusion_sim.rng, as compile-time uint64
+_M1 = np.uint64(rng.MIX_1)
+_M2 = np.uint64(rng.MIX_2)
+_TWO_M53 = rng.TWO_M53
+_STEP_MUL = np.uint64(rng.STEP_MUL)
+_STEP_ADD = np.uint64(rng.STEP_ADD)
 
 
 def configure_threads() -> int:
