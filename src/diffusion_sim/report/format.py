@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DASH",
     "format_change",
+    "format_change_row",
     "format_count",
     "format_money",
     "format_percent",
@@ -23,6 +24,7 @@ __all__ = [
     "format_steps",
     "format_time_to",
     "format_value",
+    "is_missing",
     "money_decimals",
     "outcome_kind",
 ]
@@ -31,7 +33,8 @@ DASH = "–"
 """Shown for a missing value (NaN), usually followed by a short reason."""
 
 
-def _missing(x: Any) -> bool:
+def is_missing(x: Any) -> bool:
+    """Whether a value is missing (None or NaN)."""
     return x is None or bool(pd.isna(x))
 
 
@@ -45,22 +48,22 @@ def _number(x: float, decimals: int, signed: bool = False) -> str:
 
 def format_percent(x: Any, signed: bool = False) -> str:
     """A share as a percentage with one decimal (0.6309 -> ``63.1%``); NaN -> ``–``."""
-    return DASH if _missing(x) else _number(100 * float(x), 1, signed) + "%"
+    return DASH if is_missing(x) else _number(100 * float(x), 1, signed) + "%"
 
 
 def format_pp(x: Any, signed: bool = True, unit: bool = True) -> str:
     """A difference of shares in percentage points (0.331 -> ``+33.1 pp``); NaN -> ``–``."""
-    return DASH if _missing(x) else _number(100 * float(x), 1, signed) + (" pp" if unit else "")
+    return DASH if is_missing(x) else _number(100 * float(x), 1, signed) + (" pp" if unit else "")
 
 
 def format_count(x: Any, signed: bool = False) -> str:
     """A count with thousands separators and no decimals (2558.9 -> ``2,559``); NaN -> ``–``."""
-    return DASH if _missing(x) else _number(float(x), 0, signed)
+    return DASH if is_missing(x) else _number(float(x), 0, signed)
 
 
 def money_decimals(x: Any) -> int:
     """Decimals used for an amount: none from 100 up (in absolute value) and for zero, two otherwise."""
-    return 0 if _missing(x) or abs(float(x)) >= 100 or float(x) == 0 else 2
+    return 0 if is_missing(x) or abs(float(x)) >= 100 or float(x) == 0 else 2
 
 
 def format_money(x: Any, currency: str | None = None, decimals: int | None = None, signed: bool = False) -> str:
@@ -73,7 +76,7 @@ def format_money(x: Any, currency: str | None = None, decimals: int | None = Non
         signed: always show the sign (differences).
 
     """
-    if _missing(x):
+    if is_missing(x):
         return DASH
     text = _number(float(x), money_decimals(x) if decimals is None else decimals, signed)
     return f"{currency} {text}" if currency else text
@@ -81,7 +84,7 @@ def format_money(x: Any, currency: str | None = None, decimals: int | None = Non
 
 def format_steps(x: Any, signed: bool = False) -> str:
     """A number of steps with one decimal; NaN -> ``–``."""
-    return DASH if _missing(x) else _number(float(x), 1, signed)
+    return DASH if is_missing(x) else _number(float(x), 1, signed)
 
 
 def format_time_to(mean_step: Any, reached: int, total: int, days_per_step: float) -> str:
@@ -89,7 +92,7 @@ def format_time_to(mean_step: Any, reached: int, total: int, days_per_step: floa
 
     ``20.8 steps (146 days), 8/10 reached``; ``– not reached (0/10)`` when none did.
     """
-    if reached == 0 or _missing(mean_step):
+    if reached == 0 or is_missing(mean_step):
         return f"{DASH} not reached (0/{total})"
     days = _number(float(mean_step) * days_per_step, 0)
     return f"{format_steps(mean_step)} steps ({days} days), {reached}/{total} reached"
@@ -127,12 +130,12 @@ def format_value(x: Any, kind: str, currency: str | None = None) -> str:
     if kind == "gap":
         return format_pp(x)
     if kind == "time":
-        return DASH if _missing(x) else f"{format_steps(x)} steps"
+        return DASH if is_missing(x) else f"{format_steps(x)} steps"
     if kind == "count":
         return format_count(x)
     if kind == "money":
         return format_money(x, currency)
-    return DASH if _missing(x) else f"{float(x):.3g}"
+    return DASH if is_missing(x) else f"{float(x):.3g}"
 
 
 def format_change(diff: Any, low: Any, high: Any, kind: str, currency: str | None = None, interval: bool = True) -> str:
@@ -141,7 +144,7 @@ def format_change(diff: Any, low: Any, high: Any, kind: str, currency: str | Non
     The bounds carry no unit; money bounds use the decimals of the difference. With ``interval``
     False (a single pair of replicates) the interval is replaced by ``(one replicate: no interval)``.
     """
-    if _missing(diff):
+    if is_missing(diff):
         return DASH
     if kind in ("share", "gap"):
         main, bound = format_pp(diff), (lambda v: format_pp(v, unit=False))
@@ -154,12 +157,12 @@ def format_change(diff: Any, low: Any, high: Any, kind: str, currency: str | Non
         main = format_money(diff, currency, signed=True)
         bound = partial(format_money, currency=None, decimals=d, signed=True)
     else:
-        main, bound = f"{float(diff):+.3g}", (lambda v: DASH if _missing(v) else f"{float(v):+.3g}")
+        main, bound = f"{float(diff):+.3g}", (lambda v: DASH if is_missing(v) else f"{float(v):+.3g}")
     if not interval:
         return f"{main} (one replicate: no interval)"
     return f"{main} [{bound(low)}, {bound(high)}]"
 
 
-def _change(r: pd.Series, kind: str, currency: str | None = None) -> str:
+def format_change_row(r: pd.Series, kind: str, currency: str | None = None) -> str:
     """:func:`format_change` of a row of ``Comparison.differences`` (no interval from fewer than 2 pairs)."""
     return format_change(r["diff"], r["diff_low"], r["diff_high"], kind, currency, interval=int(r["n"]) > 1)

@@ -15,13 +15,13 @@ from diffusion_sim.report.figures import (
 )
 from diffusion_sim.report.format import (
     DASH,
-    _change,
-    _missing,
+    format_change_row,
     format_count,
     format_money,
     format_percent,
     format_pp,
     format_value,
+    is_missing,
     outcome_kind,
 )
 from diffusion_sim.report.markup import (
@@ -33,8 +33,8 @@ from diffusion_sim.report.markup import (
     table_row,
 )
 from diffusion_sim.report.summaries import (
-    _dash,
-    _level_label,
+    dash_for,
+    level_label,
 )
 from diffusion_sim.scenario.schema import Scenario
 from diffusion_sim.scenario.yaml_source import to_yaml
@@ -65,13 +65,13 @@ def equity_section(comp: Comparison) -> str:
         cells = [scenario_header(sc, k == 0)]
         for col, _ in cols:
             m, lo, hi = mean_interval(t[col])
-            if _missing(m):
-                text = _dash(col, sc)
+            if is_missing(m):
+                text = dash_for(col, sc)
             elif col == "equity_gap":
                 text = f"{format_pp(m)} [{format_pp(lo, unit=False)}, {format_pp(hi, unit=False)}]"
             else:  # a mean share lies in [0, 1]: so does its interval
                 text = f"{format_percent(m)} [{format_percent(max(lo, 0.0))}, {format_percent(min(hi, 1.0))}]"
-            if not _missing(m) and t[col].notna().sum() < 2:
+            if not is_missing(m) and t[col].notna().sum() < 2:
                 text = text[: text.index(" [")]
             cells.append(cell(text))
         rows.append(table_row(cells, k == 0))
@@ -182,7 +182,7 @@ _OUTCOME_LABELS = {
 
 def _outcome_label(outcome: str) -> str:
     if outcome.startswith("time_to_"):
-        return f"Time to {_level_label(outcome)} coverage"
+        return f"Time to {level_label(outcome)} coverage"
     return _OUTCOME_LABELS.get(outcome, outcome.replace("_", " ").capitalize())
 
 
@@ -202,17 +202,17 @@ def outcomes_section(comp: Comparison) -> str:
                 continue
             r = by.loc[(sc.name, outcome)]
             mean = format_value(r["mean"], kind, cur)
-            if _missing(r["mean"]):
-                cells.append(cell(_dash(outcome, sc), "num wrap"))
+            if is_missing(r["mean"]):
+                cells.append(cell(dash_for(outcome, sc), "num wrap"))
                 continue
             if k == 0:
                 cells.append(cell(mean, "num wrap"))
                 continue
-            if _missing(r["diff"]):
+            if is_missing(r["diff"]):
                 why = "no replicate where both reached it" if kind == "time" else "no paired values"
                 change = f"Δ {DASH}: {why}"
             else:
-                change = "Δ " + _change(r, kind, cur)
+                change = "Δ " + format_change_row(r, kind, cur)
                 if int(r["n"]) < n_rep:
                     change += f", {int(r['n'])} pairs"
             cells.append(cell(f"{mean} ({change})", "num wrap"))

@@ -11,12 +11,12 @@ from diffusion_sim.report.figures import (
 )
 from diffusion_sim.report.format import (
     DASH,
-    _change,
-    _missing,
+    format_change_row,
     format_money,
     format_percent,
     format_pp,
     format_time_to,
+    is_missing,
     money_decimals,
 )
 from diffusion_sim.report.markup import (
@@ -28,11 +28,11 @@ from diffusion_sim.report.markup import (
     table_row,
 )
 from diffusion_sim.report.summaries import (
-    _dash,
-    _level_label,
-    _target_column,
-    _time_columns,
+    dash_for,
     first_to_reach,
+    level_label,
+    target_column,
+    time_columns,
     time_to_summary,
 )
 
@@ -116,15 +116,15 @@ def headline_section(comp: Comparison) -> str:
     o, d, ce = comp.outcomes, comp.differences, comp.cost_effectiveness.set_index("scenario")
     cur = comp.scenarios[0].costs.currency
     diff = d.set_index(["scenario", "outcome"])
-    tcols = _time_columns(comp)
-    target = _target_column(tcols)
+    tcols = time_columns(comp)
+    target = target_column(tcols)
     winners = first_to_reach(comp, target) if target else []
     summaries = {c: time_to_summary(comp, c) for c in tcols}
     headers = [
         "Scenario",
         "Final coverage",
         "Δ final coverage vs baseline (95% CI)",
-        *(f"Time to {_level_label(c)}" for c in tcols),
+        *(f"Time to {level_label(c)}" for c in tcols),
         "Sustained coverage",
         "Equity gap",
         "Total cost",
@@ -139,37 +139,35 @@ def headline_section(comp: Comparison) -> str:
         if k == 0:
             cells.append(cell("baseline"))
         else:
-            cells.append(cell(_change(diff.loc[(name, "final_coverage")], "share")))
+            cells.append(cell(format_change_row(diff.loc[(name, "final_coverage")], "share")))
         for c in tcols:
             s = summaries[c].loc[name]
             if not s["computed"]:
                 text = f"{DASH} not computed"
             else:
                 text = format_time_to(s["mean"], int(s["reached"]), int(s["total"]), sc.schedule.days_per_step)
-            badge = (
-                f'<span class="badge">★ first to {_level_label(c)}</span>' if c == target and name in winners else ""
-            )
+            badge = f'<span class="badge">★ first to {level_label(c)}</span>' if c == target and name in winners else ""
             cells.append(cell(text, "num wrap", badge))
         sustained = t["sustained_coverage"].mean()
-        text = format_percent(sustained) if not _missing(sustained) else _dash("sustained_coverage", sc)
+        text = format_percent(sustained) if not is_missing(sustained) else dash_for("sustained_coverage", sc)
         cells.append(cell(text, "num wrap"))
         gap = t["equity_gap"].mean()
-        cells.append(cell(format_pp(gap) if not _missing(gap) else _dash("equity_gap", sc)))
+        cells.append(cell(format_pp(gap) if not is_missing(gap) else dash_for("equity_gap", sc)))
         cells.append(cell(format_money(t["cost"].mean(), cur)))
         if k == 0:
             cells += [cell("baseline"), cell("baseline")]
         else:
-            cells.append(cell(_change(diff.loc[(name, "extra_adopters")], "count")))
+            cells.append(cell(format_change_row(diff.loc[(name, "extra_adopters")], "count")))
             cells.append(cell(_cost_per_extra(ce.loc[name], cur, len(comp.replicates)), "num wrap"))
         rows.append(table_row(cells, k == 0))
     if target and winners:
         first = ", ".join(f"<strong>{esc(w)}</strong>" for w in winners)
         mark = (
-            f"★ marks the scenario that reaches {_level_label(target)} coverage first: {first} (lowest median step "
+            f"★ marks the scenario that reaches {level_label(target)} coverage first: {first} (lowest median step "
             "over replicates, counting replicates that never reach it as never)."
         )
     elif target:
-        mark = f"No scenario reaches {_level_label(target)} coverage in more than half of its replicates."
+        mark = f"No scenario reaches {level_label(target)} coverage in more than half of its replicates."
     else:
         mark = "No coverage targets were reported (outputs.coverage_targets is empty)."
     notes = (
@@ -191,12 +189,12 @@ def headline_section(comp: Comparison) -> str:
 def _cost_per_extra(row: pd.Series, currency: str, n_rep: int) -> str:
     """Cost per extra adopter with its bootstrap interval, or a dash and the reason it is missing."""
     ratio = row["cost_per_extra_adopter"]
-    if _missing(ratio):
+    if is_missing(ratio):
         return f"{DASH} (no extra adopters)" if not row["extra_adopters"] > 0 else DASH
     main = format_money(ratio, currency)
     if n_rep < 2:
         return f"{main} (one replicate: no interval)"
-    if _missing(row["ce_low"]) or _missing(row["ce_high"]):
+    if is_missing(row["ce_low"]) or is_missing(row["ce_high"]):
         return f"{main} (no interval: extra adopters too uncertain)"
     d = money_decimals(ratio)
     return f"{main} [{format_money(row['ce_low'], None, d)}, {format_money(row['ce_high'], None, d)}]"

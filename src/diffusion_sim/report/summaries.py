@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 from diffusion_sim.report.format import DASH
 
-__all__ = ["first_to_reach", "time_to_summary"]
+__all__ = ["dash_for", "first_to_reach", "level_label", "target_column", "time_columns", "time_to_summary"]
 
 
 def time_to_summary(comp: Comparison, column: str) -> pd.DataFrame:
@@ -61,17 +61,19 @@ def first_to_reach(comp: Comparison, column: str) -> list[str]:
     return [name for name, key in keys.items() if key == best]
 
 
-def _time_columns(comp: Comparison) -> list[str]:
+def time_columns(comp: Comparison) -> list[str]:
+    """The comparison's ``time_to_<level>`` outcome columns, by increasing level."""
     cols = [c for c in comp.outcomes.columns if c.startswith("time_to_")]
     return sorted(cols, key=lambda c: float(c.removeprefix("time_to_")))
 
 
-def _target_column(cols: list[str]) -> str | None:
+def target_column(cols: list[str]) -> str | None:
     """The target whose winner is marked: 80% when reported, else the highest one."""
     return "time_to_0.8" if "time_to_0.8" in cols else (cols[-1] if cols else None)
 
 
-def _level_label(column: str) -> str:
+def level_label(column: str) -> str:
+    """The coverage level of a ``time_to_<level>`` column as a percentage (``time_to_0.8`` -> ``80%``)."""
     return f"{float(column.removeprefix('time_to_')) * 100:g}%"
 
 
@@ -83,7 +85,7 @@ def _sustain_reason(sc: Scenario) -> str:
     return f"run ends before step {last + sc.outputs.sustain_steps}"
 
 
-def _dash(outcome: str, sc: Scenario) -> str:
+def dash_for(outcome: str, sc: Scenario) -> str:
     """A missing outcome: a dash and, where known, why it is missing."""
     reason = _missing_reason(outcome, sc)
     return f"{DASH} ({reason})" if reason else DASH
