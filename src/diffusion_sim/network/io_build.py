@@ -50,6 +50,14 @@ def _codes(values: pd.Series, names: Sequence[str]) -> np.ndarray:
     return _position(pc.utf8_lower(_arrow(values)), pa.array(list(names), type=pa.string()))
 
 
+def _named_codes(t: _Table, column: str, names: Sequence[str]) -> np.ndarray:
+    """Codes of a column whose values must each be one of ``names`` (case-insensitive); raises for the first not."""
+    text = t.col(column)
+    codes = _codes(text, names)
+    t.fail(codes < 0, column, lambda i: f"unknown {column}: {_got(text.iat[i])}; expected one of: {', '.join(names)}")
+    return codes
+
+
 def _numbers(text: pd.Series, given: np.ndarray) -> np.ndarray:
     """Parse the given (non-empty) cells as floats; NaN where a cell is not a number."""
     arr = _arrow(text)
@@ -150,13 +158,7 @@ def _population(t: _Table) -> tuple[Population, _Ids]:
 
     t.fail(ids.duplicated(keep="first").to_numpy(), "id", duplicate)
 
-    role_text = t.col("role")
-    role = _codes(role_text, ROLES)
-    t.fail(
-        role < 0,
-        "role",
-        lambda i: f"unknown role: {_got(role_text.iat[i])}; expected one of: {', '.join(ROLES)}",
-    )
+    role = _named_codes(t, "role", ROLES)
 
     village_text = t.col("village")
     t.fail(
@@ -250,13 +252,7 @@ def _network(t: _Table, ids: _Ids, nodes_source: str) -> LayeredNetwork:
         lambda i: f"self-loop: source and target are both {t.col('target').iat[i]!r}; expected two different nodes",
     )
 
-    layer_text = t.col("layer")
-    layer = _codes(layer_text, LAYERS)
-    t.fail(
-        layer < 0,
-        "layer",
-        lambda i: f"unknown layer: {_got(layer_text.iat[i])}; expected one of: {', '.join(LAYERS)}",
-    )
+    layer = _named_codes(t, "layer", LAYERS)
 
     weight = np.ones(len(t), np.float64)
     w_text = t.col("weight")
