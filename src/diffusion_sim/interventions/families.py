@@ -47,9 +47,10 @@ def _visit_and_convert(
     grouping). Returns the number of visits per replicate.
     """
     visits = np.zeros(model.R)
+    z = _visit_keys(model, iv, t)
     for r in range(model.R):
         visits[r] = _visit_and_convert_one(
-            model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first, unique
+            model, iv, z, r, provider, household, capacity, conversion, channel, marginalised_first, unique
         )
     return visits
 
@@ -61,12 +62,13 @@ def _talk_to_ties(model, iv, t, speakers: list[np.ndarray], pairs, capacity: int
     """
     src, hh = pairs
     talks = np.zeros(model.R)
+    z = _visit_keys(model, iv, t)
     for r in range(model.R):
         mine = np.zeros(model.n, bool)
         mine[speakers[r]] = True
         keep = mine[src]
         if keep.any():
-            talks[r] = _visit_and_convert_one(model, iv, t, r, src[keep], hh[keep], capacity, conversion, channel)
+            talks[r] = _visit_and_convert_one(model, iv, z, r, src[keep], hh[keep], capacity, conversion, channel)
     return talks
 
 
@@ -107,11 +109,18 @@ class LeaderTrainingImpl(InterventionImpl):
         model.spend(self.index, visits * s.cost_per_conversation, delivered=visits)
 
 
+def _visit_keys(model: DiffusionModel, iv: InterventionImpl, t: int) -> np.ndarray:
+    """Step keys (2, R) of an intervention's ``order`` and ``convert`` streams at step ``t``."""
+    return kernels.stream_step_keys(np.stack([model.streams.keys(iv.stream(p)) for p in ("order", "convert")]), t)
+
+
 def _visit_and_convert_one(
-    model, iv, t, r, provider, household, capacity, conversion, channel, marginalised_first=False, unique=False
+    model, iv, z, r, provider, household, capacity, conversion, channel, marginalised_first=False, unique=False
 ) -> int:
-    """:func:`_visit_and_convert` for one replicate column (:func:`visit_and_convert`, compiled); returns the visits."""
-    z = kernels.stream_step_keys(np.stack([model.streams.keys(iv.stream(p)) for p in ("order", "convert")]), t)
+    """:func:`_visit_and_convert` for replicate column ``r`` (:func:`visit_and_convert`, compiled); returns the visits.
+
+    ``z`` holds the step keys of the intervention's streams (:func:`_visit_keys`).
+    """
     provider = np.asarray(provider, np.int64)
     if np.isscalar(capacity):
         capacity = np.full(int(provider.max()) + 1 if len(provider) else 0, int(capacity), np.int64)
@@ -280,10 +289,11 @@ class CommunityDistributionImpl(InterventionImpl):
         pop = model.community.population
         per_village = np.array([np.bincount(pop.village[d], minlength=pop.n_villages) for d in self.distributors])
         reached = np.zeros(model.R)
+        z = _visit_keys(model, self, t)
         for r in range(model.R):
             cap = per_village[r] * s.households_per_step
             reached[r] = _visit_and_convert_one(
-                model, self, t, r, self.village, self.household, cap, s.conversion, bh.DISTRIBUTION,
+                model, self, z, r, self.village, self.household, cap, s.conversion, bh.DISTRIBUTION,
                 s.priority == "marginalised_first", unique=True,
             )  # fmt: skip
         cost = reached * s.cost_per_household
