@@ -53,7 +53,7 @@ def test_exposure_full_equals_the_sum_tie_by_tie(n, density):
 def test_compiled_uniforms_equal_the_numpy_streams():
     keys = np.array([rng.stream_key(11, r, "threshold") for r in (0, 3, 7)], dtype=np.uint64)
     for step in (0, 5):
-        u = kernels.uniforms(kernels.step_keys(keys, step), 257)
+        u = kernels.uniforms(rng.step_keys(keys, step), 257)
         assert u.shape == (3, 257)
         assert np.array_equal(u, rng.uniform(keys, step, np.arange(257)).T)
 

@@ -197,7 +197,7 @@ class DiffusionModel(mesa.Model):
 
     def _uniforms(self, stream: str) -> np.ndarray:
         """(R, N) uniforms of a stream at step 0: ``rng.uniform(keys, 0, arange(N)).T``, compiled."""
-        return kernels.uniforms(kernels.step_keys(self.streams.keys(stream), 0), self.n)
+        return kernels.uniforms(kernels.stream_step_keys(self.streams.keys(stream)[None, :], 0)[0], self.n)
 
     # ------------------------------------------------------------------ agents
     def create_agent_objects(self) -> None:

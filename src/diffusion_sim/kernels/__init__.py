@@ -45,7 +45,6 @@ from diffusion_sim.kernels.exposure import (
     reweight_sources,
 )
 from diffusion_sim.kernels.step import SPARSE_DRAWS, advance, force_adopt
-from diffusion_sim.rng import step_keys
 
 __all__ = [
     "PREFETCH_TIES",
@@ -61,7 +60,6 @@ __all__ = [
     "quantised_weight",
     "reweight_sources",
     "row",
-    "step_keys",
     "stream_step_keys",
     "tie_rows",
     "u01",

@@ -80,7 +80,7 @@ def stream_step_keys(keys, step):
 
 @njit(cache=True)
 def uniforms(z, n):
-    """Uniforms ``u[r, i]`` of agents ``0..n-1`` under the per-replicate step keys ``z`` (from :func:`step_keys`).
+    """Uniforms ``u[r, i]`` of agents ``0..n-1`` under the per-replicate step keys ``z`` (:func:`stream_step_keys`).
 
     The same numbers as ``rng.uniform(keys, step, arange(n)).T``, computed in one compiled pass.
     """
