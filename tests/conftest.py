@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from diffusion_sim.community import single_layer_community
+from diffusion_sim.community import single_layer_community as make_community  # noqa: F401 (for the tests)
 from diffusion_sim.scenario import Scenario, apply_overrides
 from diffusion_sim.scenario import plain_scenario as _plain
-
-
-def make_community(n, edges, seeds=(), layer="kin"):
-    """See :func:`diffusion_sim.community.single_layer_community`."""
-    return single_layer_community(n, edges, seeds, layer)
 
 
 def plain_scenario(**overrides):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from diffusion_sim.network.build import build_network
-from diffusion_sim.network.graph import LayeredNetwork
-from diffusion_sim.population import Population, generate_population
+from diffusion_sim.network.graph import EdgeList, LayeredNetwork
+from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, Population, generate_population
 from diffusion_sim.rng import generator
 from diffusion_sim.scenario.schema import Scenario
 
@@ -49,11 +51,6 @@ def single_layer_community(n: int, edges, seeds=(), layer: str = "kin") -> Commu
     :func:`diffusion_sim.scenario.plain_scenario` exactly the seeds adopt at step 0. For known-answer
     tests and for benchmarks that run the same graph on other engines.
     """
-    import numpy as np
-
-    from diffusion_sim.network.graph import EdgeList
-    from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD
-
     role = np.full(n, HOUSEHOLD, np.int8)
     role[np.asarray(seeds, dtype=np.int64)] = HEALTH_WORKER
     pop = Population(
