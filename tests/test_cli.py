@@ -38,8 +38,11 @@ def test_run_writes_every_output_and_matches_the_model(tmp_path, capsys):
     np.testing.assert_array_equal(agents["adopted_at"].to_numpy(), model.adopted_at[:, 0])
     assert prov["scenario_digest"] == sc.digest()
     text = capsys.readouterr().out
-    final = steps.query("metric == 'coverage' and group == 'all' and step == 12")["value"].item()
-    assert f"final coverage:        {100 * final:5.1f}%" in text
+    final = steps.query("metric == 'coverage' and group == 'role=household' and step == 12")["value"].item()
+    people = steps.query("metric == 'people_coverage' and group == 'role=household' and step == 12")["value"].item()
+    assert f"    households           {100 * final:5.1f}%" in text
+    assert f"    people               {100 * people:5.1f}%" in text
+    assert "final coverage (step 12, day 84, week 12):" in text
     assert "wrote 6 files" in text
     with open(out / "adoption_by_role.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"

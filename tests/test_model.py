@@ -135,7 +135,7 @@ def test_results_frame_invariants(small_scenario):
     roles = pivot[["role=household", "role=leader", "role=health_worker"]].sum(axis=1)
     np.testing.assert_array_equal(roles.to_numpy(), pivot["all"].to_numpy())  # roles partition everyone
     villages = pivot[[c for c in pivot.columns if c.startswith("village=")]].sum(axis=1)
-    np.testing.assert_array_equal(villages.to_numpy(), pivot["all"].to_numpy())
+    np.testing.assert_array_equal(villages.to_numpy(), pivot["role=household"].to_numpy())  # villages: households
     marg = pivot["marginalised=yes"] + pivot["marginalised=no"]
     np.testing.assert_array_equal(marg.to_numpy(), pivot["role=household"].to_numpy())
     pop = df[df["metric"] == "population"].pivot_table(index="replicate", columns="group", values="value")
@@ -165,6 +165,24 @@ def test_results_frame_invariants(small_scenario):
         assert a["adopted"].sum() == final
         assert ((a["adopted_at"] >= 0) == (a["channel"] != "")).all()
         assert (a.loc[a["adopted_at"] == 0, "channel"] == "seed").all()
+        # people, first adoptions and first abandonments agree with the per-agent outcomes
+        hh = a[a["role"] == "household"]
+
+        def at_last(metric, group, rep=rep):
+            sel = (df["replicate"] == rep) & (df["metric"] == metric) & (df["group"] == group) & (df["step"] == last)
+            return df.loc[sel, "value"].item()
+
+        assert at_last("people_adopters", "role=household") == hh.loc[hh["adopted"], "household_size"].sum()
+        people = df[(df["metric"] == "people") & (df["group"] == "role=household") & (df["replicate"] == rep)]
+        assert people["value"].item() == hh["household_size"].sum()
+        assert at_last("ever_adopted", "role=household") == (hh["adopted_at"] >= 0).sum()
+        assert at_last("ever_adopted", "all") == (a["adopted_at"] >= 0).sum()
+        assert at_last("ever_abandoned", "all") == (a["abandoned_at"] >= 0).sum()
+        first = df[(df["replicate"] == rep) & (df["metric"] == "first_adopters")]
+        by_ch = first.groupby(first["group"].astype(str))["value"].sum()
+        expected = hh.loc[hh["adopted_at"] >= 0, "channel"].astype(str).value_counts()
+        for ch in CHANNELS:
+            assert by_ch.get(f"channel={ch}", 0.0) == expected.get(ch, 0), ch
 
 
 def test_a_result_is_a_snapshot_that_later_steps_leave_alone(small_scenario):

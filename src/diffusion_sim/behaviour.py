@@ -25,53 +25,95 @@ Stochastic channels add as hazards: ``P(adopt) = 1 - exp(-(p + h + q x_i + c s^N
 whose threshold is crossed adopts for certain. Dis-adoption: an adopter abandons with probability
 ``1 - exp(-delta (1 - support * x_i))``.
 
-Channels: a threshold adoption is credited to the role (household: peer; leader; health worker)
-whose adopted contacts contribute most to ``s_i`` (ties go to the first in that order). A
-stochastic adoption is credited to one hazard component drawn in proportion to its size (the
-competing-risks rule): external (media), spontaneous, imitation by source role, cascade by source
-role. Seeds are credited to ``seed``.
+Channels (:data:`CHANNEL_TABLE`, the one definition of their codes, names and labels): a threshold
+adoption is credited to the role (household: peer; leader; health worker) whose adopted contacts
+contribute most to ``s_i`` (ties go to the first in that order), or to ``dialogue`` when only a
+community dialogue's boost of the exposure share crossed the threshold. A stochastic adoption is
+credited to one hazard component drawn in proportion to its size (the competing-risks rule):
+background external influence (media), a campaign's extra external hazard (campaign), spontaneous,
+imitation by source role, cascade by source role, and a dialogue's boost of imitation (dialogue).
+Initial adopters are credited to ``seed``; each intervention family's direct conversions have a
+channel of their own.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
+
+import numpy as np
 
 __all__ = [
+    "CAMPAIGN",
     "CHANNELS",
+    "CHANNEL_LABELS",
+    "CHANNEL_TABLE",
+    "DIALOGUE",
+    "DIRECT_CHANNELS",
     "DISTRIBUTION",
     "HEALTH_WORKER",
     "HOME_VISIT",
     "LEADER",
+    "LEADER_TALK",
     "MEDIA",
     "PEER",
+    "ROLE_CHANNELS",
     "SEED",
+    "SEEDING",
     "SPONTANEOUS",
     "TRAINING",
     "VOLUNTEER",
+    "Channel",
     "cascade_coefficient",
 ]
 
-CHANNELS: tuple[str, ...] = (
-    "seed",
-    "peer",
-    "leader",
-    "health_worker",
-    "media",
-    "spontaneous",
-    "training",
-    "home_visit",
-    "distribution",
-    "volunteer",
-)
-"""Channels through which an agent adopts, in the order of their codes 0..9. The first six come from
-the adoption rules (and seeding); the last four are direct conversions by interventions: trained
-leaders themselves, health-worker home visits, community-directed distribution, youth volunteers
-(who also adopt through ``volunteer`` when recruited). Conversations of trained leaders are
-credited to ``leader``; media campaigns to ``media``."""
 
-SEED, PEER, LEADER, HEALTH_WORKER, MEDIA, SPONTANEOUS, TRAINING, HOME_VISIT, DISTRIBUTION, VOLUNTEER = range(
-    len(CHANNELS)
+class Channel(NamedTuple):
+    """One adoption channel: its code (position), name in outputs, label in reports and source."""
+
+    name: str
+    label: str
+    source: str
+    """``initial`` (step-0 adopters), ``rule`` (the adoption rules: ordinary influence and
+    background media) or the intervention family (``type``) whose direct conversions it counts."""
+
+
+CHANNEL_TABLE: tuple[Channel, ...] = (
+    Channel("seed", "Initial adopters", "initial"),
+    Channel("peer", "Peer influence (households)", "rule"),
+    Channel("leader", "Leaders' influence", "rule"),
+    Channel("health_worker", "Health workers' influence", "rule"),
+    Channel("media", "Background media", "rule"),
+    Channel("spontaneous", "Spontaneous", "rule"),
+    Channel("training", "Leader training (trained leaders)", "leader_training"),
+    Channel("home_visit", "Home visit", "home_visits"),
+    Channel("distribution", "Community distribution", "community_distribution"),
+    Channel("volunteer", "Youth volunteer", "youth_volunteers"),
+    Channel("leader_talk", "Trained leader's conversation", "leader_training"),
+    Channel("campaign", "Media campaign", "media_campaign"),
+    Channel("dialogue", "Community dialogue", "community_dialogue"),
+    Channel("seeding", "Seeding", "seeding"),
 )
+"""Every channel through which an agent adopts; a channel's code is its position here (codes are
+stored in results and compiled into the step, so new channels are appended, never inserted)."""
+
+CHANNELS: tuple[str, ...] = tuple(c.name for c in CHANNEL_TABLE)
+"""Channel names in the order of their codes."""
+
+CHANNEL_LABELS: dict[str, str] = {c.name: c.label for c in CHANNEL_TABLE}
+"""Readable label of each channel, by name."""
+
+DIRECT_CHANNELS: tuple[str, ...] = tuple(c.name for c in CHANNEL_TABLE if c.source not in ("initial", "rule"))
+"""Channels of interventions' direct conversions (everything else is ordinary influence, media or chance)."""
+
+(
+    SEED, PEER, LEADER, HEALTH_WORKER, MEDIA, SPONTANEOUS, TRAINING, HOME_VISIT, DISTRIBUTION, VOLUNTEER,
+    LEADER_TALK, CAMPAIGN, DIALOGUE, SEEDING,
+) = range(len(CHANNEL_TABLE))  # fmt: skip
+
+ROLE_CHANNELS = np.array([PEER, LEADER, HEALTH_WORKER], dtype=np.int8)
+"""Channel of influence from each source role (household, leader, health worker: the codes of
+:data:`diffusion_sim.population.ROLES`)."""
 
 
 def cascade_coefficient(p: float) -> float:

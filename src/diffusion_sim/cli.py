@@ -39,12 +39,18 @@ COMPARE_EPILOG = """\
 examples:
   diffusion-sim compare scenarios/baseline.yaml scenarios/home_visits_feedback.yaml
   diffusion-sim compare scenarios/baseline.yaml scenarios/*_*.yaml --replicates 50 --out results/all
+  diffusion-sim compare scenarios/district.yaml scenarios/district/*.yaml --out results/district
   diffusion-sim compare scenarios/baseline.yaml scenarios/combined_package.yaml --set community.households=20000
+  diffusion-sim compare scenarios/baseline.yaml scenarios/religious_leaders_ipc.yaml \\
+      scenarios/religious_leaders_ipc.yaml --set 3:interventions.0.conversion=0.2   # a variant of file 3 only
+  diffusion-sim compare scenarios/baseline.yaml scenarios/home_visits_feedback.yaml --precision 1
 
 The first file is the baseline. Every scenario runs replicates 0..R-1 of the same seed, so
-differences are paired (common random numbers). The output folder gets report.html (opens
-offline), outcomes/differences/cost_effectiveness as CSV and Parquet, every run's steps.parquet,
-the scenario files used and provenance.json.
+differences are paired (common random numbers); the scenarios must describe the same community
+over the same steps, or the command refuses them. --set PATH=VALUE changes every scenario,
+--set N:PATH=VALUE only the N-th file on the command line (1 is the baseline). The output folder
+gets report.html (opens offline), outcomes/differences/cost_effectiveness as CSV and Parquet,
+every run's per-step counts in steps.parquet, the scenario files used and provenance.json.
 """
 
 SCHEMA_EPILOG = """\
@@ -65,6 +71,16 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
     return v
 
 
@@ -131,7 +147,28 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
         "--steps", type=_non_negative_int, default=None, help="steps for every scenario (default: each file's)"
     )
     p.add_argument("--out", default="results/compare", help="output folder (default results/compare)")
-    _add_set_option(p, "override a parameter by dotted path in every scenario (repeatable)")
+    _add_set_option(
+        p,
+        "override a parameter by dotted path in every scenario, or with an N: prefix only in the N-th file "
+        "(1 = the baseline), e.g. --set 2:community.households=9000 (repeatable)",
+    )
+    p.add_argument(
+        "--precision",
+        type=_positive_float,
+        default=None,
+        metavar="P",
+        help="add replicates in batches until the 95%% interval of every package's difference is within +-P "
+        "(percentage points for coverage and other shares; the outcome's own units otherwise), or --max-replicates",
+    )
+    p.add_argument(
+        "--precision-outcome",
+        default="final_coverage",
+        metavar="OUTCOME",
+        help="the outcome --precision applies to (default final_coverage; e.g. extra_adopters, time_to_0.8)",
+    )
+    p.add_argument(
+        "--max-replicates", type=_positive_int, default=200, help="cap on replicates with --precision (default 200)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -180,12 +217,21 @@ def _fmt_pct(v: float) -> str:
     return "n/a" if v is None or math.isnan(v) else f"{100 * v:5.1f}%"
 
 
+def _fmt_days(days: float) -> str:
+    """A duration in days, with weeks (or years) when that reads better."""
+    if days >= 365 * 2:
+        return f"day {days:,.0f}, {days / 365.25:.1f} years"
+    if days >= 14:
+        return f"day {days:,.0f}, week {days / 7:.3g}"
+    return f"day {days:.3g}"
+
+
 def _fmt_reached(times, days: float) -> str:
     reached = times.dropna()
     if len(reached) == 0:
         return "not reached"
     mean = reached.mean()
-    text = f"step {mean:.4g} (day {mean * days:.4g})"
+    text = f"step {mean:.4g} ({_fmt_days(mean * days)})"
     if len(times) > 1:
         text = f"mean {text} in the {len(reached)} of {len(times)} replicates that reached it"
     return text
@@ -214,14 +260,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs = f"seed {args.seed}, {args.replicates} replicate(s), {prov['steps']} steps of {days:g} days"
     print(f"diffusion-sim run: {scenario.name} ({runs})")
     print(f"  agents: {prov['agents']:,}   behaviour: {scenario.behaviour.name}   ran in {elapsed:.2f} s")
-    print(f"  final coverage:        {_fmt_pct(s['coverage'])}")
-    print(f"    households           {_fmt_pct(s['coverage_households'])}")
+    end = f"step {prov['steps']}, {_fmt_days(prov['steps'] * days)}"
+    print(f"  final coverage ({end}):")
     others = _fmt_pct(s["coverage_not_marginalised"])
-    print(f"    marginalised hh      {_fmt_pct(s['coverage_marginalised'])}  (others {others})")
-    print(f"    leaders              {_fmt_pct(s['coverage_leaders'])}")
-    print(f"    health workers       {_fmt_pct(s['coverage_health_workers'])}")
-    print(f"  50% coverage reached:  {_fmt_reached(time_to_coverage(result, 0.5), days)}")
-    print(f"  80% coverage reached:  {_fmt_reached(time_to_coverage(result, 0.8), days)}")
+    print(f"    households           {_fmt_pct(s['coverage'])}   (marginalised {_fmt_pct(s['coverage_marginalised'])}, "
+          f"others {others})")  # fmt: skip
+    print(f"    people               {_fmt_pct(s['coverage_people'])}   (household members, weighted by size)")
+    print(f"    leaders              {_fmt_pct(s['coverage_leaders'])}   (a group of their own)")
+    print(f"    health workers       {_fmt_pct(s['coverage_health_workers'])}   (a group of their own)")
+    print(f"  50% of households:     {_fmt_reached(time_to_coverage(result, 0.5), days)}")
+    print(f"  80% of households:     {_fmt_reached(time_to_coverage(result, 0.8), days)}")
     ch = ", ".join(f"{k} {v:,.0f}" for k, v in s["adoptions_by_channel"].items() if v) or "none"
     print(f"  adoptions by channel:  {ch}")
     if scenario.interventions:
@@ -298,52 +346,125 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_overrides(overrides: list[str], n_files: int) -> tuple[list[str], dict[int, list[str]]]:
+    """``--set`` values for every scenario, and those with an ``N:`` prefix for the N-th file only."""
+    import re
+
+    common: list[str] = []
+    own: dict[int, list[str]] = {}
+    for text in overrides:
+        m = re.match(r"^\s*(\d+)\s*:(.*)$", text)
+        if m is None:
+            common.append(text)
+            continue
+        k = int(m.group(1))
+        if not 1 <= k <= n_files:
+            raise UserError(
+                f"{text!r} names scenario {k}, but {n_files} files were given (1 is the baseline)", source="--set"
+            )
+        own.setdefault(k - 1, []).append(m.group(2))
+    return common, own
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """``diffusion-sim compare``: paired runs of several scenarios, a report and tables."""
-    from diffusion_sim.compare import compare, write_comparison
+    from diffusion_sim.compare import COMPARE_FILES, StepsWriter, check_paired, compare, write_comparison_files
+    from diffusion_sim.runner import write_folder
     from diffusion_sim.scenario import apply_overrides, load_scenario
 
     if len(args.files) < 2:
         raise UserError("give a baseline and at least one other scenario file", source="compare")
+    common, own = _split_overrides(args.overrides, len(args.files))
     scenarios = []
-    for f in args.files:
+    for k, f in enumerate(args.files):
         sc = load_scenario(f)
-        if args.overrides:
-            sc = apply_overrides(sc, args.overrides)
+        if common:
+            sc = apply_overrides(sc, common)
+        if own.get(k):
+            sc = apply_overrides(sc, own[k], source=f"--set {k + 1}:")
         if args.steps is not None:
             sc = apply_overrides(sc, {"schedule.steps": args.steps}, source="--steps")
         scenarios.append(sc)
+    check_paired(scenarios, list(args.files))  # before anything runs
     texts = [Path(f).read_text(encoding="utf-8") for f in args.files]
+    precision = args.precision
+    if precision is not None and _is_share(args.precision_outcome):
+        precision = precision / 100  # percentage points
     t0 = time.perf_counter()
-    comp = compare(
-        scenarios, sources=list(args.files), texts=texts, seed=args.seed, replicates=args.replicates,
-        progress=not args.no_progress and sys.stderr.isatty(),
-    )  # fmt: skip
-    out = write_comparison(comp, args.out)
+    holder = {}
+
+    def fill(tmp: Path) -> None:
+        steps = StepsWriter(tmp / "steps.parquet")
+        try:
+            holder["comp"] = compare(
+                scenarios, sources=list(args.files), texts=texts, seed=args.seed, replicates=args.replicates,
+                progress=not args.no_progress and sys.stderr.isatty(), precision=precision,
+                precision_outcome=args.precision_outcome, max_replicates=args.max_replicates, on_result=steps.add,
+            )  # fmt: skip
+        finally:
+            steps.close()
+        write_comparison_files(holder["comp"], tmp)
+
+    out = write_folder(args.out, fill, COMPARE_FILES)
+    comp = holder["comp"]
     elapsed = time.perf_counter() - t0
+    _print_comparison(comp, args, elapsed)
+    print(f"  wrote {out}/report.html and tables (CSV, Parquet)")
+    return 0
+
+
+def _is_share(outcome: str) -> bool:
+    from diffusion_sim.report.format import outcome_kind
+
+    return outcome_kind(outcome) in ("share", "gap")
+
+
+def _print_comparison(comp, args: argparse.Namespace, elapsed: float) -> None:
+    """The comparison's headline table on stdout, and its warnings on stderr."""
+    scenarios = comp.scenarios
     cur = scenarios[0].costs.currency
-    runs = f"{len(scenarios)} scenarios x {args.replicates} replicates (seed {args.seed})"
+    days = scenarios[0].schedule.days_per_step
+    n = len(comp.replicates)
+    runs = f"{len(scenarios)} scenarios x {n} replicates (seed {args.seed})"
     print(f"diffusion-sim compare: {runs}, {elapsed:.1f} s")
+    last = scenarios[0].schedule.steps
+    read = comp.clock.step
+    when = f"final: step {last} ({_fmt_days(last * days)})"
+    when += f"; sustained: step {read} ({_fmt_days(read * days)})" if read is not None else ""
+    print(f"  coverage = share of households; {when}")
     d = comp.differences.set_index(["scenario", "outcome"])
     ce = comp.cost_effectiveness.set_index("scenario")
-    head = f"  {'scenario':<32} {'coverage':>9} {'vs baseline (95% CI)':>26} {'80% at step':>13} {'cost':>12}"
+    head = f"  {'scenario':<32} {'coverage':>9} {'vs baseline (95% CI)':>26} {'80% at week':>12} {'cost':>12}"
     print(f"{head} {'per extra adopter':>18}")
     for name in comp.names:
         row = d.loc[(name, "final_coverage")]
-        t80 = comp.outcomes[comp.outcomes.scenario == name]["time_to_0.8"] if "time_to_0.8" in comp.outcomes else None
+        o = comp.outcomes
+        t80 = o[o.scenario == name]["time_to_0.8"] if "time_to_0.8" in o else None
         reached = ""
         if t80 is not None and t80.notna().any():
-            reached = f"{t80.mean():.0f}" + ("" if t80.notna().all() else f" ({t80.notna().sum()}/{len(t80)})")
-        delta = "baseline" if name == comp.baseline else (
-            f"{100 * row['diff']:+.1f} [{100 * row['diff_low']:+.1f}, {100 * row['diff_high']:+.1f}]"
-        )  # fmt: skip
+            share = "" if t80.notna().all() else f" ({t80.notna().sum()}/{len(t80)})"
+            reached = f"{t80.mean() * days / 7:.0f}{share}"
+        if name == comp.baseline:
+            delta = "baseline"
+        elif n < 2:
+            delta = f"{100 * row['diff']:+.1f} (no interval)"
+        else:
+            delta = f"{100 * row['diff']:+.1f} [{100 * row['diff_low']:+.1f}, {100 * row['diff_high']:+.1f}]"
         cost = d.loc[(name, "cost")]["mean"]
         cpe = ce.loc[name, "cost_per_extra_adopter"]
         cpe_text = "" if name == comp.baseline or math.isnan(cpe) else f"{cpe:,.2f} {cur}"
-        cells = f"{100 * row['mean']:8.1f}% {delta:>26} {reached or '-':>13} {cost:>12,.0f} {cpe_text:>18}"
+        cells = f"{100 * row['mean']:8.1f}% {delta:>26} {reached or '-':>12} {cost:>12,.0f} {cpe_text:>18}"
         print(f"  {name[:32]:<32} {cells}")
-    print(f"  wrote {out}/report.html and tables (CSV, Parquet)")
-    return 0
+    p = comp.precision
+    if p is not None and p.met:
+        unit = " pp" if _is_share(p.outcome) else ""
+        scale = 100 if unit else 1
+        print(
+            f"  precision met: every 95% interval of {p.outcome} is within +-{p.achieved * scale:.3g}{unit} "
+            f"(asked +-{p.half_width * scale:g}{unit}) after {n} replicates"
+        )
+    for w in comp.warnings:
+        print(f"warning: {w}", file=sys.stderr)
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "compare": cmd_compare}

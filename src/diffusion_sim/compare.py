@@ -1,59 +1,112 @@
 """Compare scenarios side by side on the same seeds (paired through common random numbers).
 
-Every scenario runs all its replicates as one batched block (``replicates=range(R)``): replicate r
-of every scenario uses the same seed and stream keys, so two scenarios differ only where their
-interventions differ, and differences are computed per replicate (paired).
+Every scenario runs its replicates as one batched block through :func:`diffusion_sim.runner.run`
+(the one run path): replicate r of every scenario uses the same seed and stream keys, so two
+scenarios differ only where their interventions differ, and differences are computed per
+replicate (paired). Scenarios must describe the same community over the same number of steps
+(:func:`check_paired`). Outcomes read "after the programme" are read at one common step for every
+scenario (:meth:`diffusion_sim.metrics.Clock.common`).
+
+Memory stays bounded in the number of scenarios and replicates: a comparison keeps each run's
+outcomes and its per-step counts without villages (:meth:`~diffusion_sim.results.RunResult.slim`),
+never the per-agent frames; the full per-step counts can be streamed to disk as they are made
+(``on_result``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from diffusion_sim.metrics import outcomes, paired_differences
-from diffusion_sim.model import DiffusionModel
-from diffusion_sim.results import RunResult
+from diffusion_sim.errors import UserError
+from diffusion_sim.metrics import Clock, outcomes, paired_differences
+from diffusion_sim.results import RunResult, StepCounts
+from diffusion_sim.runner import run
 from diffusion_sim.scenario.schema import Scenario
 
-__all__ = ["COMPARE_FILES", "KEY_OUTCOMES", "Comparison", "compare", "write_comparison"]
+__all__ = [
+    "COMPARE_FILES",
+    "KEY_OUTCOMES",
+    "MIN_RELIABLE_REPLICATES",
+    "Comparison",
+    "Precision",
+    "StepsWriter",
+    "check_paired",
+    "compare",
+    "write_comparison",
+]
 
 KEY_OUTCOMES = [
     "final_coverage",
+    "final_coverage_people",
     "time_to_0.5",
     "time_to_0.8",
     "sustained_coverage",
+    "sustained_coverage_people",
     "abandoned_share",
     "coverage_marginalised",
     "coverage_not_marginalised",
     "equity_gap",
     "lowest_village_coverage",
+    "coverage_leaders",
+    "coverage_health_workers",
     "adopters",
+    "adopters_people",
+    "direct_conversions",
     "cost",
     "community_cost",
 ]
-"""Outcomes shown in the comparison table (time-to columns follow ``outputs.coverage_targets``)."""
+"""Outcomes whose paired differences are computed (time-to columns follow ``outputs.coverage_targets``)."""
+
+MIN_RELIABLE_REPLICATES = 10
+"""Below this many replicates a comparison warns that its intervals are unreliable."""
+
+PAIRED_SECTIONS = ("community", "network")
+"""Sections that must be equal in every scenario of a comparison (with ``schedule.steps`` and
+``schedule.days_per_step``): the same community, over the same time."""
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A precision target: add replicates until every package's 95% interval is narrower than asked.
+
+    ``half_width`` is in the outcome's units (a share: 0.01 is one percentage point). ``met`` says
+    whether the target was reached before ``cap`` replicates; ``achieved`` is the widest half-width.
+    """
+
+    outcome: str
+    half_width: float
+    cap: int
+    batch: int
+    met: bool = False
+    achieved: float = math.nan
 
 
 @dataclass(eq=False)
 class Comparison:
-    """Results of a comparison: per-replicate outcomes, paired differences, and every run's steps.
+    """Results of a comparison: per-replicate outcomes, paired differences, and every run's counts.
 
     Attributes:
         scenarios: the scenarios, baseline first.
         sources: where each came from (file path, or ``built-in``), same order.
         texts: the text of each scenario file (empty for the built-in one).
         seed: master seed; replicates: replicate indices (the same for every scenario).
-        results: each scenario's :class:`RunResult`, by scenario name.
+        clock: when outcomes "after the programme" were read (one step for every scenario).
+        results: each scenario's slim :class:`RunResult` (per-step counts without villages), by name.
         outcomes: one row per (scenario, replicate); columns of :func:`diffusion_sim.metrics.outcomes`
-            plus ``extra_adopters`` (adopters minus the baseline's, same replicate).
+            plus ``extra_adopters`` (adopting households minus the baseline's, same replicate).
         differences: one row per (scenario, outcome): mean, paired difference from the baseline and
-            its 95% t-interval over replicates.
+            its 95% t-interval over replicates (no interval from one replicate).
         cost_effectiveness: one row per scenario: mean extra adopters, mean extra cost, cost per
             extra adopter (ratio of means) with a 95% paired bootstrap interval.
+        precision: the precision target and whether it was met (None if none was asked).
+        warnings: what a reader must know about the numbers (e.g. too few replicates).
 
     """
 
@@ -62,10 +115,13 @@ class Comparison:
     texts: list[str]
     seed: int
     replicates: list[int]
+    clock: Clock = field(default_factory=lambda: Clock(None, "not computed"))
     results: dict[str, RunResult] = field(default_factory=dict)
     outcomes: pd.DataFrame | None = None
     differences: pd.DataFrame | None = None
     cost_effectiveness: pd.DataFrame | None = None
+    precision: Precision | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def baseline(self) -> str:
@@ -78,7 +134,7 @@ class Comparison:
         return [s.name for s in self.scenarios]
 
     def steps(self) -> pd.DataFrame:
-        """Every scenario's per-step frame, with a leading ``scenario`` column."""
+        """Every scenario's per-step frame (without villages), with a leading ``scenario`` column."""
         frames = []
         for name, res in self.results.items():
             f = res.steps.copy()
@@ -107,6 +163,71 @@ def _unique_names(scenarios: list[Scenario]) -> list[Scenario]:
     return out
 
 
+def _leaves(data: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested mapping flattened to ``{dotted.path: value}``."""
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            out |= _leaves(v, f"{prefix}{k}.")
+        return out
+    return {prefix[:-1]: data}
+
+
+def _paired_view(sc: Scenario) -> dict[str, Any]:
+    data = sc.model_dump(mode="json")
+    view = {name: data[name] for name in PAIRED_SECTIONS}
+    view["schedule"] = {"steps": data["schedule"]["steps"], "days_per_step": data["schedule"]["days_per_step"]}
+    return _leaves(view)
+
+
+def check_paired(scenarios: list[Scenario], sources: list[str] | None = None) -> None:
+    """Refuse scenarios that are not paired: a different community, network, number or length of steps.
+
+    Replicate r of every scenario must be the same community over the same time for a paired
+    difference to mean anything. The message names every differing field with both values.
+    """
+    sources = sources or [s.name for s in scenarios]
+    base = _paired_view(scenarios[0])
+    for k, sc in enumerate(scenarios[1:], start=1):
+        mine = _paired_view(sc)
+        diff = [p for p in dict.fromkeys([*base, *mine]) if base.get(p) != mine.get(p)]
+        if diff:
+            shown = ", ".join(f"{p} ({base.get(p)!r} vs {mine.get(p)!r})" for p in diff[:6])
+            more = f" and {len(diff) - 6} more" if len(diff) > 6 else ""
+            raise UserError(
+                f"not paired with the baseline {sources[0]}: {shown}{more}. A comparison needs the same "
+                "community, network and steps in every scenario; use files of the same community (e.g. "
+                f"scenarios/district/ for district scale) or override one scenario with --set {k + 1}:PATH=VALUE",
+                source=sources[k],
+            )
+
+
+def _concat_counts(parts: list[StepCounts]) -> StepCounts:
+    """Counts of the same scenario from several batches of replicates, side by side."""
+    if len(parts) == 1:
+        return parts[0]
+    from dataclasses import replace
+
+    first = parts[0]
+
+    def cat(name: str, axis: int) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts], axis=axis)
+
+    return replace(
+        first,
+        replicates=cat("replicates", 0),
+        adopters=cat("adopters", 2),
+        people_adopters=cat("people_adopters", 2),
+        ever_adopted=cat("ever_adopted", 2),
+        new=cat("new", 3),
+        abandoned=cat("abandoned", 3),
+        by_channel=cat("by_channel", 3),
+        cost=cat("cost", 2),
+        community_cost=cat("community_cost", 2),
+        delivered=cat("delivered", 2),
+    )
+
+
 def compare(
     scenarios: list[Scenario],
     *,
@@ -115,59 +236,146 @@ def compare(
     seed: int = 0,
     replicates: int = 20,
     progress: bool = False,
+    precision: float | None = None,
+    precision_outcome: str = "final_coverage",
+    max_replicates: int = 200,
+    batch: int | None = None,
+    on_result: Callable[[str, RunResult], None] | None = None,
 ) -> Comparison:
     """Run every scenario on replicates 0..R-1 of ``seed`` (batched) and compare them with the first.
 
     Args:
-        scenarios: baseline first, then the alternatives.
-        sources: where each scenario came from (for the report).
+        scenarios: baseline first, then the alternatives; all of the same community and length.
+        sources: where each scenario came from (for messages and the report).
         texts: the text of each scenario file (for the report).
         seed: master seed shared by every scenario.
-        replicates: number of replicates R.
+        replicates: number of replicates R (the first batch, with ``precision``).
         progress: show a progress bar (steps of every scenario) on stderr.
+        precision: if given, add batches of replicates until the 95% interval of every package's
+            paired difference in ``precision_outcome`` has a half-width of at most this (in the
+            outcome's units: a share's 0.01 is one percentage point), or ``max_replicates`` is reached.
+        precision_outcome: the outcome the precision target applies to.
+        max_replicates: the cap on replicates with ``precision``.
+        batch: replicates added per batch (default: ``replicates``).
+        on_result: called with (scenario name, full result without per-agent frame) after each
+            scenario's batch, e.g. to stream its per-step counts to disk.
 
     """
     scenarios = _unique_names(list(scenarios))
-    reps = list(range(replicates))
+    sources = sources or ["built-in"] * len(scenarios)
+    check_paired(scenarios, sources)
+    if precision is not None and precision <= 0:
+        raise UserError(f"expected a positive number, got {precision}", source="--precision")
+    if precision is not None and precision_outcome not in KEY_OUTCOMES + ["extra_adopters"]:
+        known = ", ".join(KEY_OUTCOMES + ["extra_adopters"])
+        raise UserError(f"unknown outcome {precision_outcome!r}; expected one of {known}", source="--precision-outcome")
     comp = Comparison(
-        scenarios=scenarios,
-        sources=sources or ["built-in"] * len(scenarios),
-        texts=texts or [""] * len(scenarios),
-        seed=seed,
-        replicates=reps,
-    )
-    total = sum(s.schedule.steps for s in scenarios)
+        scenarios=scenarios, sources=sources, texts=texts or [""] * len(scenarios), seed=seed, replicates=[],
+        clock=Clock.common(scenarios),
+    )  # fmt: skip
+    target = (
+        None if precision is None else Precision(precision_outcome, float(precision), max(max_replicates, replicates),
+                                                  batch or replicates)
+    )  # fmt: skip
+    tables: list[pd.DataFrame] = []
+    parts: dict[str, list[StepCounts]] = {sc.name: [] for sc in scenarios}
+    provenance: dict[str, dict] = {}
+    want, done = replicates, 0
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="step", desc="compare", leave=False)
+        bar = tqdm(total=want * sum(s.schedule.steps for s in scenarios), unit="step", desc="compare", leave=False)
     try:
-        for sc in scenarios:
-            if bar is not None:
-                bar.set_description(sc.name[:30])
-            model = DiffusionModel(sc, seed, replicates=reps, create_agents=False)
-            for _ in range(sc.schedule.steps):
-                model.step()
+        while True:
+            reps = range(done, want)
+            for sc in scenarios:
                 if bar is not None:
-                    bar.update(1)
-            comp.results[sc.name] = model.result()
+                    bar.set_description(sc.name[:30])
+                res = run(sc, seed, replicates=reps, agents=False, on_step=_stepper(bar, len(reps)))
+                if on_result is not None:
+                    on_result(sc.name, res)
+                t = outcomes(res, comp.clock)
+                t.insert(0, "scenario", sc.name)
+                tables.append(t)
+                parts[sc.name].append(res.counts.without_villages())
+                provenance.setdefault(sc.name, res.provenance)
+                del res
+            done = want
+            _tabulate(comp, tables)
+            if target is None:
+                break
+            achieved = _widest_half_width(comp, target.outcome)
+            met = bool(achieved <= target.half_width)
+            target = Precision(target.outcome, target.half_width, target.cap, target.batch, met, achieved)
+            if met or want >= target.cap:
+                break
+            want = min(target.cap, want + target.batch)
+            if bar is not None:
+                bar.total = want * sum(s.schedule.steps for s in scenarios)
     finally:
         if bar is not None:
             bar.close()
-    tables = []
+    comp.precision = target
+    comp.replicates = list(range(done))
     for sc in scenarios:
-        t = outcomes(comp.results[sc.name])
-        t.insert(0, "scenario", sc.name)
-        tables.append(t)
+        comp.results[sc.name] = RunResult(counts=_concat_counts(parts[sc.name]), provenance=provenance[sc.name])
+    comp.warnings = _warnings(comp)
+    return comp
+
+
+def _stepper(bar, n_replicates: int) -> Callable[[], None] | None:
+    """A per-step callback advancing a progress bar by one step of each replicate."""
+    if bar is None:
+        return None
+    return lambda: bar.update(n_replicates)
+
+
+def _tabulate(comp: Comparison, tables: list[pd.DataFrame]) -> None:
+    """Outcomes, paired differences and cost-effectiveness from every replicate run so far."""
     table = pd.concat(tables, ignore_index=True)
+    order = {name: k for k, name in enumerate(comp.names)}
+    table = table.sort_values(["scenario", "replicate"], key=lambda c: c.map(order) if c.name == "scenario" else c)
+    table = table.reset_index(drop=True)
     base = table[table["scenario"] == comp.baseline].set_index("replicate")
     table["extra_adopters"] = table["adopters"] - table["replicate"].map(base["adopters"])
     comp.outcomes = table
     cols = [c for c in KEY_OUTCOMES if c in table.columns] + ["extra_adopters"]
-    comp.differences = paired_differences(table, comp.baseline, cols)
-    comp.cost_effectiveness = _cost_effectiveness(table, comp.baseline, seed)
-    return comp
+    cols = [*cols[:2], *sorted(c for c in table.columns if c.startswith("time_to_")), *cols[2:]]
+    comp.differences = paired_differences(table, comp.baseline, list(dict.fromkeys(cols)))
+    comp.cost_effectiveness = _cost_effectiveness(table, comp.baseline, comp.seed)
+
+
+def _widest_half_width(comp: Comparison, outcome: str) -> float:
+    """The widest 95% half-width of the packages' paired differences in ``outcome`` (inf if any has none)."""
+    d = comp.differences
+    rows = d[(d["outcome"] == outcome) & (d["scenario"] != comp.baseline)]
+    half = ((rows["diff_high"] - rows["diff_low"]) / 2).to_numpy(float)
+    if len(half) == 0:
+        return 0.0
+    return float(np.inf) if np.isnan(half).any() else float(half.max())
+
+
+def _warnings(comp: Comparison) -> list[str]:
+    """What a reader must be told about the precision of the numbers."""
+    n = len(comp.replicates)
+    out = []
+    if n == 1:
+        out.append("one replicate: no interval can be computed; run at least 10 replicates (--replicates 10)")
+    elif n < MIN_RELIABLE_REPLICATES:
+        out.append(
+            f"only {n} replicates: 95% intervals from fewer than {MIN_RELIABLE_REPLICATES} replicates are "
+            "unreliable; run more (--replicates, or --precision)"
+        )
+    if comp.clock.step is None:
+        out.append(f"no sustained coverage or abandoned share: {comp.clock.reason}")
+    p = comp.precision
+    if p is not None and not p.met:
+        out.append(
+            f"precision target not met: the widest 95% half-width of {p.outcome} is {p.achieved:.4g} after "
+            f"{n} replicates (the cap), above the {p.half_width:g} asked"
+        )
+    return out
 
 
 def _cost_effectiveness(table: pd.DataFrame, baseline: str, seed: int, n_boot: int = 2000) -> pd.DataFrame:
@@ -225,39 +433,94 @@ COMPARE_FILES = (
 """What ``diffusion-sim compare`` writes into its output folder."""
 
 
-def write_comparison(comp: Comparison, out_dir: str | Path) -> Path:
-    """Write a comparison's report, tables (CSV and Parquet) and scenario files: all or nothing."""
-    import json
+class StepsWriter:
+    """Appends per-step frames of several runs to one Parquet file as they are made (memory stays flat).
 
-    from diffusion_sim.runner import write_folder, write_frame
-    from diffusion_sim.scenario.yaml_source import to_yaml
+    Rows get a leading ``scenario`` column; string columns are dictionary-encoded with 32-bit
+    indices in every row group, so runs with different groups share one schema.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._writer = None
+
+    def add(self, scenario: str, result: RunResult) -> None:
+        """Append one result's per-step counts (villages included)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        frame = result.counts.to_frame()
+        frame.insert(0, "scenario", pd.Categorical([scenario] * len(frame)))
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        text = pa.dictionary(pa.int32(), pa.string())
+        table = pa.table(
+            [c.cast(text) if pa.types.is_dictionary(c.type) else c for c in table.columns], names=table.column_names
+        )
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Finish the file (an empty comparison writes none)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def write_comparison(comp: Comparison, out_dir: str | Path, *, steps_written: bool = False) -> Path:
+    """Write a comparison's report, tables (CSV and Parquet) and scenario files into ``out_dir``: all or nothing.
+
+    Without ``steps_written`` (the per-step counts already streamed by a :class:`StepsWriter`),
+    ``steps.parquet`` holds the counts the comparison kept (without villages).
+    """
+    from diffusion_sim.runner import write_folder
 
     def fill(tmp: Path) -> None:
-        write_frame(comp.outcomes, tmp / "outcomes.parquet", tmp / "outcomes.csv")
-        write_frame(comp.differences, tmp / "differences.parquet", tmp / "differences.csv")
-        write_frame(comp.cost_effectiveness, tmp / "cost_effectiveness.parquet", tmp / "cost_effectiveness.csv")
-        write_frame(comp.steps(), tmp / "steps.parquet", None)
-        folder = tmp / "scenarios"
-        folder.mkdir()
-        for k, (sc, text) in enumerate(zip(comp.scenarios, comp.texts, strict=True)):
-            body = text or to_yaml(sc)
-            (folder / f"{k:02d}-{_slug(sc.name)}.yaml").write_text(body, encoding="utf-8")
-        prov = {
-            "seed": comp.seed,
-            "replicates": comp.replicates,
-            "baseline": comp.baseline,
-            "scenarios": [
-                {"name": s.name, "source": src, "digest": s.digest()}
-                for s, src in zip(comp.scenarios, comp.sources, strict=True)
-            ],
-            "runs": {name: res.provenance for name, res in comp.results.items()},
-        }
-        (tmp / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n")
-        from diffusion_sim.report.html import write_report
+        if not steps_written:
+            from diffusion_sim.runner import write_frame
 
-        write_report(comp, tmp)
+            write_frame(comp.steps(), tmp / "steps.parquet", None)
+        write_comparison_files(comp, tmp)
 
     return write_folder(out_dir, fill, COMPARE_FILES)
+
+
+def write_comparison_files(comp: Comparison, folder: Path) -> None:
+    """Write the tables, scenario files, provenance and report of a comparison into an existing folder."""
+    import json
+
+    from diffusion_sim.runner import write_frame
+    from diffusion_sim.scenario.yaml_source import to_yaml
+
+    write_frame(comp.outcomes, folder / "outcomes.parquet", folder / "outcomes.csv")
+    write_frame(comp.differences, folder / "differences.parquet", folder / "differences.csv")
+    write_frame(comp.cost_effectiveness, folder / "cost_effectiveness.parquet", folder / "cost_effectiveness.csv")
+    scen = folder / "scenarios"
+    scen.mkdir()
+    for k, (sc, text) in enumerate(zip(comp.scenarios, comp.texts, strict=True)):
+        body = text or to_yaml(sc)
+        (scen / f"{k:02d}-{_slug(sc.name)}.yaml").write_text(body, encoding="utf-8")
+    p = comp.precision
+    prov = {
+        "command": "compare",
+        "seed": comp.seed,
+        "replicates": comp.replicates,
+        "baseline": comp.baseline,
+        "read_step": comp.clock.step,
+        "read_step_reason": comp.clock.reason or None,
+        "precision": None if p is None else {k: getattr(p, k) for k in ("outcome", "half_width", "cap", "met")}
+        | {"achieved": None if not math.isfinite(p.achieved) else p.achieved},
+        "warnings": comp.warnings,
+        "scenarios": [
+            {"name": s.name, "source": src, "digest": s.digest()}
+            for s, src in zip(comp.scenarios, comp.sources, strict=True)
+        ],
+        "runs": {name: res.provenance for name, res in comp.results.items()},
+    }
+    (folder / "provenance.json").write_text(json.dumps(prov, indent=2, sort_keys=True, default=str) + "\n")
+    from diffusion_sim.report.html import write_report
+
+    write_report(comp, folder)
 
 
 def _slug(name: str) -> str:

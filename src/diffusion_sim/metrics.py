@@ -1,20 +1,35 @@
-"""Outcome reducers: plain functions of a :class:`~diffusion_sim.results.RunResult`.
+"""Outcome reducers: plain functions of a :class:`~diffusion_sim.results.RunResult`'s per-step counts.
+
+Coverage means **households**: the share of households that practise the behaviour. Coverage of
+**people** weighs each household by its size. Leaders and health workers are groups of their own
+and count in neither.
 
 The per-replicate outcome table (:func:`outcomes`) has one row per replicate and these columns:
 
-* ``final_coverage``: share of all agents practising the behaviour at the last step;
-* ``time_to_<p>``: first step at which coverage reached p (each of ``outputs.coverage_targets``),
-  NaN if never;
-* ``sustained_coverage``: coverage ``outputs.sustain_steps`` steps after the last intervention ended
-  (NaN if that step is beyond the run or an intervention never ends); ``sustain_step`` says which;
-* ``abandoned_share``: share of agents who ever adopted that abandoned at least once (durability);
-* ``coverage_households``, ``coverage_leaders``, ``coverage_health_workers``,
-  ``coverage_marginalised``, ``coverage_not_marginalised``: final coverage by group;
+* ``final_step``, ``final_day``: the last step of the run (and its day), where final outcomes are read;
+* ``final_coverage``: share of households practising the behaviour at the last step;
+  ``final_coverage_people``: the same weighted by household size (share of people);
+* ``time_to_<p>``: first step at which household coverage reached p (each of
+  ``outputs.coverage_targets``), NaN if never;
+* ``read_step``, ``read_day``: the step (and day) at which outcomes "after the programme" are read:
+  ``outputs.sustain_steps`` after the last intervention ended. In a comparison it is one common
+  step for every scenario (:meth:`Clock.common`), so each is read at the same time; NaN when an
+  intervention runs to the end or the run ends before it;
+* ``sustained_coverage`` (``sustained_coverage_people``): household (people) coverage at ``read_step``;
+* ``abandoned_share``: of the households that had adopted by ``read_step``, the share that had
+  abandoned at least once by then;
+* ``coverage_leaders``, ``coverage_health_workers``: final coverage of those groups;
+  ``coverage_marginalised``, ``coverage_not_marginalised``: final coverage of marginalised and
+  other households;
 * ``equity_gap``: ``coverage_not_marginalised - coverage_marginalised`` (positive: the
   marginalised are left behind);
-* ``lowest_village_coverage``: final coverage of the worst-covered village;
-* ``adopters``: final number of adopters; ``adoptions_<channel>``: adoptions through each channel
-  over the run, initial seeds included (every adoption event, re-adoptions included);
+* ``lowest_village_coverage``: final household coverage of the worst-covered village;
+* ``adopters``: households practising the behaviour at the last step; ``adopters_people``: people in them;
+* ``adoptions_<channel>``: adoptions of any agent through each channel over the run, initial
+  adopters included (every adoption event, re-adoptions included);
+* ``first_adoptions_<channel>``: households whose first adoption came through each channel;
+  ``direct_conversions``: the sum over the interventions' direct channels
+  (:data:`~diffusion_sim.behaviour.DIRECT_CHANNELS`);
 * ``cost``: programme cost over the run; ``community_cost``: cost borne by the community.
 
 Comparisons against a baseline (:func:`paired_differences`) add ``extra_adopters`` and
@@ -24,15 +39,21 @@ Comparisons against a baseline (:func:`paired_differences`) add ``extra_adopters
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from diffusion_sim.behaviour import CHANNELS
-from diffusion_sim.results import RunResult
+from diffusion_sim.behaviour import CHANNELS, DIRECT_CHANNELS
+from diffusion_sim.kernels import COUNT_FIRST
+from diffusion_sim.results import RunResult, StepCounts
+from diffusion_sim.scenario.schema import Scenario
 
 __all__ = [
+    "HOUSEHOLDS",
+    "Clock",
     "final_coverage",
     "outcomes",
     "paired_differences",
@@ -40,73 +61,125 @@ __all__ = [
     "time_to_coverage",
 ]
 
-
-def _metric(result: RunResult, metric: str, group: str) -> pd.DataFrame:
-    """Steps x replicates table of one metric of one group."""
-    df = result.steps
-    sel = df[(df["metric"] == metric) & (df["group"] == group)]
-    return sel.pivot(index="step", columns="replicate", values="value")
+HOUSEHOLDS = "role=household"
+"""The group whose coverage is the headline coverage."""
 
 
-def time_to_coverage(result: RunResult, level: float, group: str = "all") -> pd.Series:
+@dataclass(frozen=True)
+class Clock:
+    """The step at which outcomes "after the programme" are read (sustained coverage, abandoned share).
+
+    ``step`` is None when there is no such step; ``reason`` then says why.
+    """
+
+    step: int | None
+    reason: str = ""
+
+    @classmethod
+    def own(cls, scenario: Scenario) -> Clock:
+        """A scenario's own reading step: ``outputs.sustain_steps`` after its last intervention ends."""
+        return cls.common([scenario])
+
+    @classmethod
+    def common(cls, scenarios: Sequence[Scenario]) -> Clock:
+        """One reading step for every scenario of a comparison: the latest of their own steps.
+
+        Reading every scenario at the same step makes "sustained" outcomes comparable: a package
+        that changes nothing then equals the baseline in every figure.
+        """
+        latest = 0
+        for sc in scenarios:
+            for iv in sc.interventions:
+                if iv.end is None:
+                    return cls(None, f"'{iv.label}' of {sc.name} runs to the end of the run")
+            last = max((iv.end for iv in sc.interventions), default=0)
+            latest = max(latest, last + sc.outputs.sustain_steps)
+        end = min(sc.schedule.steps for sc in scenarios)
+        if latest > end:
+            return cls(None, f"the run ends at step {end}, before step {latest}")
+        return cls(latest)
+
+
+def _rows(counts: StepCounts, step: int) -> int:
+    """Position of a step in the counts (steps are 0, 1, 2, ...)."""
+    return int(np.searchsorted(counts.steps, step))
+
+
+def time_to_coverage(result: RunResult, level: float, group: str = HOUSEHOLDS) -> pd.Series:
     """First step at which a group's coverage reaches ``level``, per replicate (NaN: never)."""
-    cov = _metric(result, "coverage", group)
-    reached = cov >= level
-    first = reached.idxmax().astype(float)
-    first[~reached.any()] = np.nan
-    return first.rename(f"time_to_{level:g}")
+    counts = result.counts
+    reached = counts.coverage(group) >= level  # T x R
+    first = counts.steps[reached.argmax(axis=0)].astype(float)
+    first[~reached.any(axis=0)] = np.nan
+    return pd.Series(first, index=pd.Index(counts.replicates, name="replicate"), name=f"time_to_{level:g}")
 
 
-def final_coverage(result: RunResult, group: str = "all") -> pd.Series:
-    """Coverage at the last step, per replicate."""
-    return result.final("coverage", group)
+def final_coverage(result: RunResult, group: str = HOUSEHOLDS, people: bool = False) -> pd.Series:
+    """Coverage of a group at the last step, per replicate (of people, weighted by household size, if asked)."""
+    counts = result.counts
+    return pd.Series(counts.coverage(group, people)[-1], index=pd.Index(counts.replicates, name="replicate"))
 
 
-def _last_end(result: RunResult) -> float:
-    """Last step any intervention acts on (0 without interventions; inf if one never ends)."""
-    ivs = result.provenance.get("scenario", {}).get("interventions", [])
-    if not ivs:
-        return 0.0
-    return max(math.inf if iv.get("end") is None else float(iv["end"]) for iv in ivs)
+def outcomes(result: RunResult, clock: Clock | None = None) -> pd.DataFrame:
+    """One row per replicate with the outcomes listed in this module's docstring.
 
-
-def outcomes(result: RunResult) -> pd.DataFrame:
-    """One row per replicate with the outcomes listed in this module's docstring."""
-    scenario = result.provenance.get("scenario", {})
-    out_cfg = scenario.get("outputs", {"coverage_targets": [0.5, 0.8], "sustain_steps": 12})
-    cov = _metric(result, "coverage", "all")
-    last = cov.index.max()
-    rows = pd.DataFrame(index=cov.columns)
-    rows.index.name = "replicate"
-    rows["final_coverage"] = cov.loc[last]
-    for level in out_cfg["coverage_targets"]:
+    ``clock`` says when "after the programme" outcomes are read (default: the scenario's own
+    :meth:`Clock.own`; a comparison passes :meth:`Clock.common`).
+    """
+    scenario = result.scenario
+    clock = clock if clock is not None else Clock.own(scenario)
+    counts = result.counts
+    days = counts.days_per_step
+    last = int(counts.steps[-1])
+    rows = pd.DataFrame(index=pd.Index(counts.replicates, name="replicate"))
+    rows["final_step"] = last
+    rows["final_day"] = last * days
+    hh = counts.coverage(HOUSEHOLDS)
+    rows["final_coverage"] = hh[-1]
+    rows["final_coverage_people"] = counts.coverage(HOUSEHOLDS, people=True)[-1]
+    for level in scenario.outputs.coverage_targets:
         rows[f"time_to_{level:g}"] = time_to_coverage(result, level)
-    end = _last_end(result)
-    sustain_step = end + out_cfg["sustain_steps"]
-    rows["sustain_step"] = sustain_step if sustain_step <= last else np.nan
-    rows["sustained_coverage"] = cov.loc[int(sustain_step)] if sustain_step <= last else np.nan
-    agents = result.agents
-    ever = agents[agents["adopted_at"] >= 0]
-    rows["abandoned_share"] = (ever["abandoned_at"] >= 0).groupby(ever["replicate"]).mean().reindex(rows.index)
+    g = counts.index(HOUSEHOLDS)
+    if clock.step is not None and clock.step <= last:
+        k = _rows(counts, clock.step)
+        rows["read_step"] = float(clock.step)
+        rows["read_day"] = clock.step * days
+        rows["sustained_coverage"] = hh[k]
+        rows["sustained_coverage_people"] = counts.coverage(HOUSEHOLDS, people=True)[k]
+        ever = counts.ever_adopted[k, g].astype(float)
+        ever_ab = counts.abandoned[COUNT_FIRST, : k + 1, g].sum(axis=0).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows["abandoned_share"] = np.where(ever > 0, ever_ab / np.where(ever > 0, ever, 1), np.nan)
+    else:
+        for col in ("read_step", "read_day", "sustained_coverage", "sustained_coverage_people", "abandoned_share"):
+            rows[col] = np.nan
     for name, group in (
-        ("households", "role=household"),
         ("leaders", "role=leader"),
         ("health_workers", "role=health_worker"),
         ("marginalised", "marginalised=yes"),
         ("not_marginalised", "marginalised=no"),
     ):
-        rows[f"coverage_{name}"] = final_coverage(result, group)
+        rows[f"coverage_{name}"] = counts.coverage(group)[-1]
     rows["equity_gap"] = rows["coverage_not_marginalised"] - rows["coverage_marginalised"]
-    df = result.steps
-    villages = df[(df["metric"] == "coverage") & df["group"].str.startswith("village=") & (df["step"] == last)]
-    rows["lowest_village_coverage"] = villages.groupby("replicate")["value"].min()
-    rows["adopters"] = result.final("adopters", "all")
-    for ch in CHANNELS:
-        sel = df[(df["metric"] == "new_adopters") & (df["group"] == f"channel={ch}")]
-        rows[f"adoptions_{ch}"] = sel.groupby("replicate")["value"].sum().reindex(rows.index, fill_value=0.0)
-    for metric in ("cost", "community_cost"):
-        sel = df[(df["metric"] == metric) & (df["group"] == "all")]
-        rows[metric] = sel.groupby("replicate")["value"].sum().reindex(rows.index, fill_value=0.0)
+    v = counts.village_groups
+    if len(v):
+        pop = counts.population[v].astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = counts.adopters[-1, v, :] / np.where(pop > 0, pop, np.nan)[:, None]
+        rows["lowest_village_coverage"] = np.nanmin(cov, axis=0) if np.isfinite(cov).any() else np.nan
+    else:
+        rows["lowest_village_coverage"] = np.nan
+    rows["adopters"] = counts.adopters[-1, g].astype(float)
+    rows["adopters_people"] = counts.people_adopters[-1, g].astype(float)
+    events = counts.by_channel[0].sum(axis=0).astype(float)  # C x R
+    first_hh = counts.by_channel[1].sum(axis=0).astype(float)
+    for k, ch in enumerate(CHANNELS):
+        rows[f"adoptions_{ch}"] = events[k]
+    for k, ch in enumerate(CHANNELS):
+        rows[f"first_adoptions_{ch}"] = first_hh[k]
+    rows["direct_conversions"] = sum(first_hh[CHANNELS.index(ch)] for ch in DIRECT_CHANNELS)
+    rows["cost"] = counts.cost.sum(axis=(0, 1))
+    rows["community_cost"] = counts.community_cost.sum(axis=(0, 1))
     return rows.reset_index()
 
 
@@ -114,24 +187,25 @@ def paired_differences(table: pd.DataFrame, baseline: str, columns: list[str], l
     """Mean of each outcome per scenario, and its paired difference from ``baseline``.
 
     The difference comes with a ``level`` t-interval over replicates (runs are paired: same seeds,
-    common random numbers).
+    common random numbers); with one pair there is no interval (NaN bounds).
 
     ``table`` has columns ``scenario``, ``replicate`` and the outcomes. Returns one row per
     (scenario, outcome): ``mean``, ``diff``, ``diff_low``, ``diff_high``, ``n``.
     """
     base = table[table["scenario"] == baseline].set_index("replicate")
     records = []
-    for scen, t in table.groupby("scenario", sort=False):
+    for scen, t in table.groupby("scenario", sort=False, observed=True):
         t = t.set_index("replicate")
         for col in columns:
             x = t[col].astype(float)
             d = (x - base[col].astype(float).reindex(x.index)).dropna()
             n = len(d)
             mean_d = d.mean() if n else np.nan
-            if n > 1 and d.std(ddof=1) > 0:
-                half = stats.t.ppf(0.5 + level / 2, n - 1) * d.std(ddof=1) / math.sqrt(n)
+            if n > 1:
+                sd = d.std(ddof=1)
+                half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n) if sd > 0 else 0.0
             else:
-                half = 0.0 if n else np.nan
+                half = np.nan
             records.append(
                 {
                     "scenario": scen,
@@ -154,7 +228,7 @@ def summary(result: RunResult) -> dict:
     t80 = o["time_to_0.8"] if "time_to_0.8" in o else pd.Series([np.nan])
     return {
         "coverage": float(o["final_coverage"].mean()),
-        "coverage_households": float(o["coverage_households"].mean()),
+        "coverage_people": float(o["final_coverage_people"].mean()),
         "coverage_leaders": float(o["coverage_leaders"].mean()),
         "coverage_health_workers": float(o["coverage_health_workers"].mean()),
         "coverage_marginalised": float(o["coverage_marginalised"].mean()),

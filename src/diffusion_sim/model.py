@@ -249,11 +249,11 @@ class DiffusionModel(mesa.Model):
         np.copyto(self._A_next, self._A)
         kernels.advance(
             self._hazard, self._A, z_adopt, z_abandon, self._cand,
-            self._s, self._w, self._theta, self._ext, self._drop, self._s_new, self._boost, self.monitoring,
-            self._rule_code, *rates, float(beh.abandonment.rate), float(beh.abandonment.peer_support),
-            self._stale, T.indptr, T.indices, T.data, m, self.source_role, self._N, z_channel,
-            rec.agent_groups, t, self._A_next, self._N_next, self._ab, self._adopted_at, self._channel,
-            self._abandoned_at, cnt_new, cnt_ab, cnt_ch,
+            self._s, self._w, self._theta, self._ext, float(beh.external), self._drop, self._s_new, self._boost,
+            self.monitoring, self._rule_code, *rates, float(beh.abandonment.rate),
+            float(beh.abandonment.peer_support), self._stale, T.indptr, T.indices, T.data, m, self.source_role,
+            self._N, z_channel, rec.agent_groups, rec.size, t, self._A_next, self._N_next, self._ab,
+            self._adopted_at, self._channel, self._abandoned_at, cnt_new, cnt_ab, cnt_ch,
         )  # fmt: skip
         self._A, self._A_next = self._A_next, self._A
         self._N, self._N_next = self._N_next, self._N
@@ -279,6 +279,7 @@ class DiffusionModel(mesa.Model):
                 T.data,
                 self._m,
                 self.recorder.agent_groups,
+                self.recorder.size,
                 self.steps,
                 self._A,
                 self._N_next,
@@ -396,6 +397,6 @@ class DiffusionModel(mesa.Model):
             self.run_for(n)
         return self.result()
 
-    def result(self) -> RunResult:
-        """Results so far: tidy per-step frame, per-agent outcomes, provenance."""
-        return RunResult.from_model(self)
+    def result(self, *, agents: bool = True) -> RunResult:
+        """Results so far: per-step counts and frame, per-agent outcomes (unless ``agents=False``), provenance."""
+        return RunResult.from_model(self, agents=agents)

@@ -21,7 +21,7 @@ import functools
 import json
 import platform
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +29,14 @@ import numpy as np
 import pandas as pd
 
 from diffusion_sim.behaviour import CHANNELS
+from diffusion_sim.kernels import COUNT_EVENTS, COUNT_FIRST, COUNT_PEOPLE, HOUSEHOLD_GROUP
 from diffusion_sim.population import ROLES, Population
 from diffusion_sim.scenario.schema import AGENT_TYPES, LEADER_KINDS
 
 if TYPE_CHECKING:
     from diffusion_sim.model import DiffusionModel
 
-__all__ = ["Recorder", "RunResult", "group_labels", "provenance"]
+__all__ = ["Recorder", "RunResult", "StepCounts", "group_labels", "provenance"]
 
 
 FIRST_VILLAGE_GROUP = 1 + len(ROLES) + len(LEADER_KINDS)
@@ -57,8 +58,8 @@ def _categorical(codes: np.ndarray, categories: list[str], repeat: int = 1) -> p
 def group_labels(pop: Population) -> list[str]:
     """Names of the groups results are counted by, in the order of their indices.
 
-    0 ``all``; 1-3 ``role=...``; 4-7 ``leader_kind=...``; 8..8+V-1 ``village=...``;
-    8+V ``marginalised=yes`` and 9+V ``marginalised=no`` (households only).
+    0 ``all`` (every agent); 1-3 ``role=...``; 4-7 ``leader_kind=...``; 8..8+V-1 ``village=...``
+    (the village's households); 8+V ``marginalised=yes`` and 9+V ``marginalised=no`` (households).
     """
     return [
         "all",
@@ -80,35 +81,42 @@ def agent_group_index(pop: Population) -> np.ndarray:
     out[leader, 2] = 1 + len(ROLES) + pop.leader_kind[leader]
     hh = pop.role == 0
     out[hh, 2] = np.where(pop.marginalised[hh], FIRST_VILLAGE_GROUP + V, FIRST_VILLAGE_GROUP + V + 1)
-    out[:, 3] = FIRST_VILLAGE_GROUP + pop.village
+    out[hh, 3] = FIRST_VILLAGE_GROUP + pop.village[hh]  # village groups count households only
     return out
 
 
-def count_by_group(agent_groups: np.ndarray, flags: np.ndarray, n_groups: int) -> np.ndarray:
-    """Number of flagged agents in each group: ``flags`` (N, R) boolean -> (n_groups, R)."""
+def count_by_group(
+    agent_groups: np.ndarray, flags: np.ndarray, n_groups: int, weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Number (or total ``weight``) of flagged agents in each group: ``flags`` (N, R) boolean -> (n_groups, R)."""
     R = flags.shape[1]
     rows, cols = np.nonzero(flags)
     g = agent_groups[rows]
     keep = g >= 0
     idx = (g * R + cols[:, None])[keep]
-    return np.bincount(idx, minlength=n_groups * R).reshape(n_groups, R).astype(np.int64)
+    w = None if weight is None else np.broadcast_to(np.asarray(weight)[rows][:, None], g.shape)[keep]
+    return np.rint(np.bincount(idx, weights=w, minlength=n_groups * R)).reshape(n_groups, R).astype(np.int64)
 
 
 class Recorder:
     """Counts per group for every step: adopters, new adopters, abandonments, adoptions by channel.
 
     The step kernel adds each change to the counts of the agent's groups, so recording costs
-    O(changes), not O(N).
+    O(changes), not O(N). Counts come in planes (:data:`diffusion_sim.kernels.COUNT_EVENTS`,
+    ``COUNT_PEOPLE``, ``COUNT_FIRST``): agents, people (household sizes) and first-time events.
     """
 
     def __init__(self, pop: Population, R: int, interventions: list[str] | None = None):
         self.interventions = list(interventions or [])
         self.groups = group_labels(pop)
         self.agent_groups = agent_group_index(pop)
-        self.population = count_by_group(self.agent_groups, np.ones((pop.n, 1), bool), len(self.groups))[:, 0]
+        self.size = np.asarray(pop.household_size, np.int64)
+        everyone = np.ones((pop.n, 1), bool)
+        self.population = count_by_group(self.agent_groups, everyone, len(self.groups))[:, 0]
+        self.people = count_by_group(self.agent_groups, everyone, len(self.groups), self.size)[:, 0]
         self.R = R
         self.steps: list[int] = []
-        self.adopters: list[np.ndarray] = []
+        self.adopters: list[np.ndarray] = []  # (3, G, R) each: agents, people, ever adopted
         self.new: list[np.ndarray] = []
         self.abandoned: list[np.ndarray] = []
         self.by_channel: list[np.ndarray] = []
@@ -122,35 +130,52 @@ class Recorder:
         return np.zeros(shape), np.zeros(shape), np.zeros(shape)
 
     def new_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Zeroed count arrays for one step: new adopters and abandonments per group, adoptions per channel."""
+        """Zeroed count arrays for one step.
+
+        New adopters and abandonments per plane and group (3, G, R), and adoptions per channel
+        (2, C, R): every adoption, and households' first adoptions.
+        """
         g = len(self.groups)
         return (
-            np.zeros((g, self.R), np.int64),
-            np.zeros((g, self.R), np.int64),
-            np.zeros((len(CHANNELS), self.R), np.int64),
+            np.zeros((3, g, self.R), np.int64),
+            np.zeros((3, g, self.R), np.int64),
+            np.zeros((2, len(CHANNELS), self.R), np.int64),
         )
 
     def record_initial(self, adopted: np.ndarray, channel: np.ndarray) -> None:
-        """Record step 0 (the seeds)."""
-        counts = count_by_group(self.agent_groups, adopted, len(self.groups))
+        """Record step 0 (the initial adopters: everyone's first adoption)."""
+        g = len(self.groups)
+        counts = count_by_group(self.agent_groups, adopted, g)
+        people = count_by_group(self.agent_groups, adopted, g, self.size)
+        new = np.stack([counts, people, counts])
         nc = len(CHANNELS)
         rows, cols = np.nonzero(adopted)
         ch = np.bincount(cols * nc + channel[rows, cols].astype(np.int64), minlength=nc * self.R).reshape(self.R, nc).T
+        hh = self.agent_groups[rows, 1] == HOUSEHOLD_GROUP
+        ch_hh = np.bincount(
+            cols[hh] * nc + channel[rows[hh], cols[hh]].astype(np.int64), minlength=nc * self.R
+        ).reshape(self.R, nc).T
         self.steps.append(0)
-        self.adopters.append(counts)
-        self.new.append(counts.copy())
-        self.abandoned.append(np.zeros_like(counts))
-        self.by_channel.append(ch)
+        self.adopters.append(new.copy())
+        self.new.append(new)
+        self.abandoned.append(np.zeros_like(new))
+        self.by_channel.append(np.stack([ch, ch_hh]))
         for store, value in zip((self.cost, self.community_cost, self.delivered), self.new_spending(), strict=True):
             store.append(value)
 
     def record(self, step: int, n_new: np.ndarray, n_ab: np.ndarray, by_channel: np.ndarray, spending=None) -> None:
-        """Record the counts of ``step``: adopters(t) = adopters(t-1) + new - abandoned; and costs."""
+        """Record the counts of ``step``: adopters(t) = adopters(t-1) + new - abandoned; and costs.
+
+        The third plane of ``adopters`` is the number who ever adopted (cumulative first adoptions).
+        """
         spending = spending if spending is not None else self.new_spending()
         for store, value in zip((self.cost, self.community_cost, self.delivered), spending, strict=True):
             store.append(value)
+        prev = self.adopters[-1]
+        now = prev + n_new - n_ab
+        now[COUNT_FIRST] = prev[COUNT_FIRST] + n_new[COUNT_FIRST]
         self.steps.append(step)
-        self.adopters.append(self.adopters[-1] + n_new - n_ab)
+        self.adopters.append(now)
         self.new.append(n_new)
         self.abandoned.append(n_ab)
         self.by_channel.append(by_channel)
@@ -206,59 +231,142 @@ def provenance(model: DiffusionModel) -> dict[str, Any]:
 
 
 @dataclass(eq=False)
-class RunResult:
-    """Result of one run (R replicate columns): per-step frame, per-agent outcomes, provenance."""
+class StepCounts:
+    """Per-step counts of one run by group, as arrays (T steps, G groups, R replicates).
 
-    steps: pd.DataFrame
-    agents: pd.DataFrame
-    provenance: dict[str, Any] = field(default_factory=dict)
+    ``groups`` are the labels of :func:`group_labels` (or a subset of them, see
+    :meth:`without_villages`); ``adopters``, ``people_adopters`` and ``ever_adopted`` are states at
+    the end of each step, ``new`` and ``abandoned`` (3, T, G, R) the events of each step in the
+    planes of :data:`~diffusion_sim.kernels.COUNT_EVENTS` (agents), ``COUNT_PEOPLE`` (household
+    sizes) and ``COUNT_FIRST`` (first-time events); ``by_channel`` (2, T, C, R) adoptions by
+    channel (every adoption of any agent; households' first adoptions); costs (T, I, R) per
+    intervention.
+    """
+
+    steps: np.ndarray
+    replicates: np.ndarray
+    seed: int
+    days_per_step: float
+    groups: list[str]
+    population: np.ndarray
+    people: np.ndarray
+    adopters: np.ndarray
+    people_adopters: np.ndarray
+    ever_adopted: np.ndarray
+    new: np.ndarray
+    abandoned: np.ndarray
+    by_channel: np.ndarray
+    interventions: list[str]
+    cost: np.ndarray
+    community_cost: np.ndarray
+    delivered: np.ndarray
 
     @classmethod
-    def from_model(cls, model: DiffusionModel) -> RunResult:
-        """Collect a model's recorded results (string columns are categoricals: cheap at any scale)."""
-        rec = model.recorder
-        pop = model.community.population
-        days = model.params.schedule.days_per_step
-        steps = np.array(rec.steps, dtype=np.int64)
-        T, R = len(steps), rec.R
-        reps = np.array(model.streams.replicates, dtype=np.int64)
-        channel_groups = [f"channel={c}" for c in CHANNELS]
-        group_names = [*rec.groups, *channel_groups]
+    def from_recorder(cls, rec: Recorder, model: DiffusionModel) -> StepCounts:
+        """The recorder's counts as arrays (copies: the series does not change when the model runs on)."""
+        adopters = np.stack(rec.adopters, axis=1)  # 3, T, G, R
+        return cls(
+            steps=np.array(rec.steps, dtype=np.int64),
+            replicates=np.array(model.streams.replicates, dtype=np.int64),
+            seed=model.seed,
+            days_per_step=float(model.params.schedule.days_per_step),
+            groups=list(rec.groups),
+            population=rec.population.copy(),
+            people=rec.people.copy(),
+            adopters=adopters[COUNT_EVENTS],
+            people_adopters=adopters[COUNT_PEOPLE],
+            ever_adopted=adopters[COUNT_FIRST],
+            new=np.stack(rec.new, axis=1),
+            abandoned=np.stack(rec.abandoned, axis=1),
+            by_channel=np.stack(rec.by_channel, axis=1),
+            interventions=list(rec.interventions),
+            cost=np.stack(rec.cost),
+            community_cost=np.stack(rec.community_cost),
+            delivered=np.stack(rec.delivered),
+        )
 
-        adopters = np.stack(rec.adopters).astype(np.float64)  # T x G x R
-        popn = np.broadcast_to(rec.population[None, :, None].astype(np.float64), adopters.shape)
+    def index(self, group: str) -> int:
+        """Position of a group label (``KeyError`` naming the group if absent)."""
+        try:
+            return self.groups.index(group)
+        except ValueError:
+            raise KeyError(f"no group {group!r} in this series") from None
+
+    def coverage(self, group: str = "role=household", people: bool = False) -> np.ndarray:
+        """(T, R) coverage of one group: adopters (or people in adopting households) over its size."""
+        g = self.index(group)
+        num, den = (self.people_adopters, self.people) if people else (self.adopters, self.population)
         with np.errstate(invalid="ignore", divide="ignore"):
-            coverage = np.where(popn > 0, adopters / np.where(popn > 0, popn, 1), np.nan)
-        new_all = np.concatenate([np.stack(rec.new), np.stack(rec.by_channel)], axis=1)  # T x (G + C) x R
-        iv_groups = [f"intervention={name}" for name in rec.interventions]
-        group_names += iv_groups
-        G0 = len(rec.groups) + len(channel_groups)
+            return num[:, g, :] / den[g] if den[g] > 0 else np.full(num[:, g, :].shape, np.nan)
 
-        def by_intervention(store: list[np.ndarray]) -> np.ndarray:
-            """T x (groups) x R with the intervention rows at their group codes (and 'all' = the sum)."""
-            v = np.stack(store)  # T x I x R
-            out = np.full((T, G0 + len(iv_groups), R), np.nan)
-            out[:, 0] = v.sum(axis=1)
-            out[:, G0:] = v
+    @property
+    def village_groups(self) -> np.ndarray:
+        """Positions of the ``village=`` groups."""
+        return np.array([k for k, g in enumerate(self.groups) if g.startswith("village=")], dtype=np.int64)
+
+    def without_villages(self) -> StepCounts:
+        """The same series without the village groups (what a comparison keeps: small at any scale)."""
+        keep = np.array([k for k, g in enumerate(self.groups) if not g.startswith("village=")], dtype=np.int64)
+        return replace(
+            self,
+            groups=[self.groups[k] for k in keep],
+            population=self.population[keep],
+            people=self.people[keep],
+            adopters=self.adopters[:, keep],
+            people_adopters=self.people_adopters[:, keep],
+            ever_adopted=self.ever_adopted[:, keep],
+            new=self.new[:, :, keep],
+            abandoned=self.abandoned[:, :, keep],
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy per-step frame (columns and order in this module's docstring)."""
+        T, G, R = self.adopters.shape
+        channel_groups = [f"channel={c}" for c in CHANNELS]
+        iv_groups = [f"intervention={name}" for name in self.interventions]
+        group_names = [*self.groups, *channel_groups, *iv_groups]
+        n_channels, n_iv = len(channel_groups), len(iv_groups)
+        G0 = G + n_channels
+
+        def padded(values: np.ndarray, at: int) -> np.ndarray:
+            """T x (all groups) x R with ``values`` at group positions ``at..``."""
+            out = np.full((T, G0 + n_iv, R), np.nan)
+            out[:, at : at + values.shape[1]] = values
             return out
 
-        # villages get coverage and adopters every step, and their population at step 0; the other
-        # per-step counts are kept for the non-village groups only (this keeps district-scale frames small)
-        V = pop.n_villages
-        everyone = np.arange(len(rec.groups))
-        not_village = np.concatenate(
-            [np.arange(FIRST_VILLAGE_GROUP), np.arange(FIRST_VILLAGE_GROUP + V, len(rec.groups))]
-        )
-        with_channels = np.concatenate([not_village, np.arange(len(rec.groups), G0)])
+        def by_intervention(v: np.ndarray) -> np.ndarray:
+            out = padded(v, G0)
+            out[:, 0] = v.sum(axis=1)
+            return out
+
+        popn = np.broadcast_to(self.population[None, :, None].astype(np.float64), self.adopters.shape)
+        ppl = np.broadcast_to(self.people[None, :, None].astype(np.float64), self.adopters.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coverage = np.where(popn > 0, self.adopters / np.where(popn > 0, popn, 1), np.nan)
+            people_cov = np.where(ppl > 0, self.people_adopters / np.where(ppl > 0, ppl, 1), np.nan)
+        villages = set(self.village_groups.tolist())
+        everyone = np.arange(G)
+        not_village = np.array([k for k in everyone if k not in villages], dtype=np.int64)
+        with_people = np.array([k for k in not_village if self.people[k] > 0], dtype=np.int64)
+        channels = np.arange(G, G0)
         all_steps, first_step = np.arange(T), np.arange(1)
-        blocks = [  # (metric, values T x groups x R, groups kept, steps kept), in the frame's order
-            ("abandonments", np.stack(rec.abandoned), not_village, all_steps),
-            ("adopters", adopters, everyone, all_steps),
-            ("community_cost", by_intervention(rec.community_cost), None, all_steps),
-            ("cost", by_intervention(rec.cost), None, all_steps),
+        new_all = np.concatenate([self.new[COUNT_EVENTS], self.by_channel[0]], axis=1)
+        first_hh = padded(self.by_channel[1], G)
+        ever_ab = np.cumsum(self.abandoned[COUNT_FIRST], axis=0)
+        blocks = [  # (metric, values T x groups x R, groups kept (None: those with values), steps kept), by name
+            ("abandonments", self.abandoned[COUNT_EVENTS], not_village, all_steps),
+            ("adopters", self.adopters, everyone, all_steps),
+            ("community_cost", by_intervention(self.community_cost), None, all_steps),
+            ("cost", by_intervention(self.cost), None, all_steps),
             ("coverage", coverage, everyone, all_steps),
-            ("delivered", by_intervention(rec.delivered), None, all_steps),
-            ("new_adopters", new_all, with_channels, all_steps),
+            ("delivered", by_intervention(self.delivered), None, all_steps),
+            ("ever_abandoned", ever_ab, not_village, all_steps),
+            ("ever_adopted", self.ever_adopted, not_village, all_steps),
+            ("first_adopters", first_hh, channels, all_steps),
+            ("new_adopters", new_all, np.concatenate([not_village, channels]), all_steps),
+            ("people", ppl, with_people, first_step),
+            ("people_adopters", self.people_adopters, with_people, all_steps),
+            ("people_coverage", people_cov, with_people, all_steps),
             ("population", popn, everyone, first_step),
         ]
         metric_names = [b[0] for b in blocks]
@@ -273,13 +381,13 @@ class RunResult:
             metric_code.append(np.full(ng * nt, code))
             step_idx.append(np.tile(when, ng))
         per_rep = sum(len(g) for g in group_code)
-        step_col = steps[np.tile(np.concatenate(step_idx), R)]
-        df = pd.DataFrame(
+        step_col = self.steps[np.tile(np.concatenate(step_idx), R)]
+        return pd.DataFrame(
             {
-                "replicate": np.repeat(reps, per_rep),
-                "seed": np.full(per_rep * R, model.seed, dtype=np.int64),
+                "replicate": np.repeat(self.replicates, per_rep),
+                "seed": np.full(per_rep * R, self.seed, dtype=np.int64),
                 "step": step_col,
-                "day": step_col * days,
+                "day": step_col * self.days_per_step,
                 "group": _categorical(np.concatenate(group_code), group_names, R),
                 "metric": _categorical(np.concatenate(metric_code), metric_names, R),
                 "value": np.concatenate(values, axis=1).ravel(),
@@ -287,33 +395,81 @@ class RunResult:
             copy=False,  # every column above is a new array
         )
 
-        n = pop.n
-        agent = np.tile(np.arange(n), R)
-        village_names = [pop.village_label(v) for v in range(pop.n_villages)]
-        kind = np.where(pop.leader_kind >= 0, pop.leader_kind, len(LEADER_KINDS))
-        columns = {
-            "replicate": np.repeat(reps, n),
-            "agent": agent,
-        }
-        if pop.labels is not None:
-            columns["label"] = pd.Categorical(np.tile(pop.labels.astype(str), R))  # labels may repeat
-        columns |= {
-            "type": _categorical(pop.agent_type, list(AGENT_TYPES), R),
-            "role": _categorical(pop.role, list(ROLES), R),
-            "leader_kind": _categorical(kind, [*LEADER_KINDS, ""], R),
-            "village": _categorical(pop.village, village_names, R),
-            "marginalised": np.tile(pop.marginalised, R),
-            "household_size": np.tile(pop.household_size, R).astype(np.int64),
-            "adopted": model.adopted.T.flatten(),  # copies: the frame must not alias the model's state
-            "adopted_at": model.adopted_at.T.ravel().astype(np.int64),
-            "channel": _categorical(
-                np.where(model.channel >= 0, model.channel, len(CHANNELS)).T.ravel(), [*CHANNELS, ""]
-            ),
-            "abandoned_at": model.abandoned_at.T.ravel().astype(np.int64),
-            "threshold": model.threshold.T.flatten(),
-        }
-        agents = pd.DataFrame(columns, copy=False)  # every column above is a new array
-        return cls(steps=df, agents=agents, provenance=provenance(model))
+
+def _agents_frame(model: DiffusionModel) -> pd.DataFrame:
+    """One row per agent and replicate: who it is and its state at the end of the run."""
+    pop = model.community.population
+    R, n = model.R, pop.n
+    reps = np.array(model.streams.replicates, dtype=np.int64)
+    village_names = [pop.village_label(v) for v in range(pop.n_villages)]
+    kind = np.where(pop.leader_kind >= 0, pop.leader_kind, len(LEADER_KINDS))
+    columns = {
+        "replicate": np.repeat(reps, n),
+        "agent": np.tile(np.arange(n), R),
+    }
+    if pop.labels is not None:
+        columns["label"] = pd.Categorical(np.tile(pop.labels.astype(str), R))  # labels may repeat
+    columns |= {
+        "type": _categorical(pop.agent_type, list(AGENT_TYPES), R),
+        "role": _categorical(pop.role, list(ROLES), R),
+        "leader_kind": _categorical(kind, [*LEADER_KINDS, ""], R),
+        "village": _categorical(pop.village, village_names, R),
+        "marginalised": np.tile(pop.marginalised, R),
+        "household_size": np.tile(pop.household_size, R).astype(np.int64),
+        "adopted": model.adopted.T.flatten(),  # copies: the frame must not alias the model's state
+        "adopted_at": model.adopted_at.T.ravel().astype(np.int64),
+        "channel": _categorical(np.where(model.channel >= 0, model.channel, len(CHANNELS)).T.ravel(), [*CHANNELS, ""]),
+        "abandoned_at": model.abandoned_at.T.ravel().astype(np.int64),
+        "threshold": model.threshold.T.flatten(),
+    }
+    return pd.DataFrame(columns, copy=False)  # every column above is a new array
+
+
+@dataclass(eq=False)
+class RunResult:
+    """Result of one run (R replicate columns): per-step counts, per-agent outcomes, provenance.
+
+    ``counts`` holds the per-step counts as arrays; :attr:`steps` is the same as a tidy frame (made
+    on first use). :attr:`agents` has one row per agent and replicate, unless the run was made with
+    ``agents=False`` (comparisons and experiments keep only series and outcomes, so their memory
+    does not grow with the community).
+    """
+
+    counts: StepCounts
+    provenance: dict[str, Any] = field(default_factory=dict)
+    agents_frame: pd.DataFrame | None = None
+
+    @classmethod
+    def from_model(cls, model: DiffusionModel, *, agents: bool = True) -> RunResult:
+        """Collect a model's recorded results (string columns are categoricals: cheap at any scale)."""
+        return cls(
+            counts=StepCounts.from_recorder(model.recorder, model),
+            provenance=provenance(model),
+            agents_frame=_agents_frame(model) if agents else None,
+        )
+
+    @functools.cached_property
+    def steps(self) -> pd.DataFrame:
+        """The tidy per-step frame (this module's docstring)."""
+        return self.counts.to_frame()
+
+    @property
+    def agents(self) -> pd.DataFrame:
+        """One row per agent and replicate at the end of the run."""
+        if self.agents_frame is None:
+            raise ValueError("this result kept no per-agent frame (it was made with agents=False)")
+        return self.agents_frame
+
+    @property
+    def scenario(self):
+        """The scenario that was run."""
+        from diffusion_sim.scenario.schema import Scenario
+
+        return Scenario.model_validate(self.provenance["scenario"])
+
+    def slim(self) -> RunResult:
+        """The result without per-agent rows and village series (what a comparison keeps)."""
+        return RunResult(counts=self.counts.without_villages(), provenance=self.provenance)
 
     # ------------------------------------------------------------------ views
     def series(self, metric: str = "coverage", group: str = "all", replicate: int | None = None) -> pd.Series:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -31,10 +31,38 @@ OUTPUT_FILES = (
 )
 
 
-def run(scenario: Scenario, seed: int = 0, *, replicates: Sequence[int] = (0,), steps: int | None = None) -> RunResult:
-    """Run a scenario for its scheduled steps (or ``steps``); a pure function of its arguments."""
+def run(
+    scenario: Scenario,
+    seed: int = 0,
+    *,
+    replicates: Sequence[int] = (0,),
+    steps: int | None = None,
+    agents: bool = True,
+    on_step: Callable[[], None] | None = None,
+) -> RunResult:
+    """Run a scenario's replicates for its scheduled steps (or ``steps``): the one run path.
+
+    Every command runs scenarios through this function (``run``, ``compare`` and, later,
+    experiments and calibration), so a result never depends on which command made it. It is a pure
+    function of its arguments: the same scenario, seed and replicates give the same numbers.
+
+    Args:
+        scenario: a validated scenario.
+        seed: master seed.
+        replicates: replicate indices, run side by side as one block.
+        steps: number of steps (default ``scenario.schedule.steps``).
+        agents: keep the per-agent frame (``RunResult.agents``); without it a result holds only the
+            per-step counts, whose size does not grow with the community.
+        on_step: called after each step (progress bars).
+
+    """
     model = DiffusionModel(scenario, seed, replicates=replicates, create_agents=False)
-    return model.run(steps)
+    n = scenario.schedule.steps if steps is None else steps
+    for _ in range(n):
+        model.step()
+        if on_step is not None:
+            on_step()
+    return model.result(agents=agents)
 
 
 def write_frame(frame: pd.DataFrame, parquet_path: Path | None, csv_path: Path | None) -> None:

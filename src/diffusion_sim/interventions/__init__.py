@@ -16,6 +16,7 @@ from diffusion_sim.interventions.families import (
     SeedingImpl,
     YouthVolunteersImpl,
 )
+from diffusion_sim.scenario.intervention_schema import stream_identities
 
 if TYPE_CHECKING:
     from diffusion_sim.model import DiffusionModel
@@ -42,8 +43,9 @@ REGISTRY: dict[str, type[InterventionImpl]] = {
 def build_interventions(model: DiffusionModel) -> list[InterventionImpl]:
     """The scenario's interventions, set up on a model, in the order the scenario lists them."""
     out = []
-    for index, spec in enumerate(model.params.interventions):
-        impl = REGISTRY[spec.type](spec, index)
+    ids = stream_identities(model.params.interventions)
+    for index, (spec, identity) in enumerate(zip(model.params.interventions, ids, strict=True)):
+        impl = REGISTRY[spec.type](spec, index, identity)
         impl.setup(model)
         out.append(impl)
     return out

@@ -22,16 +22,20 @@ class InterventionImpl:
 
     Subclasses set ``type`` (the schema's tag) and implement :meth:`setup` (once, when the model is
     built) and :meth:`on_step` (at the start of each step, first in the step order). Every random
-    decision draws from streams named ``intervention.<label>.<purpose>``, so adding, removing or
-    resizing one intervention never shifts another's numbers or the adoption rules'.
+    decision draws from streams named ``intervention.<identity>.<purpose>``, where the identity is
+    the intervention's stable stream identity (:func:`~diffusion_sim.scenario.intervention_schema.stream_identities`:
+    its ``id``, else its type), not its display name or list position: renaming, reordering,
+    adding, removing or resizing an intervention never shifts another's numbers or the adoption
+    rules'.
     """
 
     type: ClassVar[str] = ""
 
-    def __init__(self, spec: _Intervention, index: int):
+    def __init__(self, spec: _Intervention, index: int, identity: str | None = None):
         self.spec = spec
         self.index = index
         self.label = spec.label
+        self.identity = identity or spec.type
 
     # ------------------------------------------------------------------ hooks
     def setup(self, model: DiffusionModel) -> None:
@@ -57,7 +61,7 @@ class InterventionImpl:
 
     def stream(self, purpose: str) -> str:
         """Name of this intervention's stream for one purpose."""
-        return f"intervention.{self.label}.{purpose}"
+        return f"intervention.{self.identity}.{purpose}"
 
     def uniform(self, model: DiffusionModel, purpose: str, t: int, agents: np.ndarray) -> np.ndarray:
         """Uniforms (len(agents), R) of one of this intervention's streams."""

@@ -105,7 +105,7 @@ class LeaderTrainingImpl(InterventionImpl):
             model.spend(self.index, np.array([len(x) for x in self.trained]) * s.cost_per_leader)
         if not self.active(t) or s.conversations == 0:
             return
-        visits = _talk_to_ties(model, self, t, self.trained, self.pairs, s.conversations, s.conversion, bh.LEADER)
+        visits = _talk_to_ties(model, self, t, self.trained, self.pairs, s.conversations, s.conversion, bh.LEADER_TALK)
         model.spend(self.index, visits * s.cost_per_conversation, delivered=visits)
 
 
@@ -316,7 +316,7 @@ class PeerMonitoringImpl(InterventionImpl):
 
 
 class SeedingImpl(InterventionImpl):
-    """Seeds chosen by a strategy adopt at the start step (channel ``seed``)."""
+    """Seeds chosen by a strategy adopt at the start step (channel ``seeding``)."""
 
     type = "seeding"
 
@@ -344,7 +344,7 @@ class SeedingImpl(InterventionImpl):
         s = self.spec
         if t != s.start:
             return
-        _adopt_and_empower(model, self.seeds, bh.SEED, 1.0)
+        _adopt_and_empower(model, self.seeds, bh.SEEDING, 1.0)
         model.spend(
             self.index,
             np.array([len(x) for x in self.seeds]) * s.cost_per_seed,

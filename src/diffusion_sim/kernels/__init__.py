@@ -44,9 +44,21 @@ from diffusion_sim.kernels.exposure import (
     push_adopters,
     reweight_sources,
 )
-from diffusion_sim.kernels.step import SPARSE_DRAWS, advance, force_adopt
+from diffusion_sim.kernels.step import (
+    COUNT_EVENTS,
+    COUNT_FIRST,
+    COUNT_PEOPLE,
+    HOUSEHOLD_GROUP,
+    SPARSE_DRAWS,
+    advance,
+    force_adopt,
+)
 
 __all__ = [
+    "COUNT_EVENTS",
+    "COUNT_FIRST",
+    "COUNT_PEOPLE",
+    "HOUSEHOLD_GROUP",
     "PREFETCH_TIES",
     "SCALE",
     "SPARSE_DRAWS",

@@ -11,13 +11,32 @@ import math
 import numpy as np
 from numba import njit
 
+from diffusion_sim import behaviour as bh
 from diffusion_sim.kernels.base import SCALE, quantised_weight, row, u01
 from diffusion_sim.kernels.exposure import push_contacts
+from diffusion_sim.population import HOUSEHOLD
 
-__all__ = ["SPARSE_DRAWS", "advance", "force_adopt"]
+__all__ = ["COUNT_EVENTS", "COUNT_FIRST", "COUNT_PEOPLE", "HOUSEHOLD_GROUP", "SPARSE_DRAWS", "advance", "force_adopt"]
 
-_CH_OF_PART = np.array([4, 5, 1, 2, 3, 1, 2, 3], dtype=np.int8)
-"""Channel of each hazard component: external, spontaneous, imitation by source role, cascade by source role."""
+_CH_OF_PART = np.array(
+    [bh.MEDIA, bh.CAMPAIGN, bh.SPONTANEOUS, *bh.ROLE_CHANNELS, *bh.ROLE_CHANNELS, bh.DIALOGUE], dtype=np.int8
+)
+"""Channel of each hazard component, in the order the competing-risks draw stacks them: background
+external, a campaign's extra external hazard, spontaneous, imitation by source role, cascade by
+source role, a dialogue's boost of imitation. (Components that are zero take no share of the draw,
+so without campaign or dialogue the picks are those of the first six channels alone.)"""
+_N_PARTS = len(_CH_OF_PART)
+_ROLE_CH = bh.ROLE_CHANNELS
+_DIALOGUE = bh.DIALOGUE
+
+COUNT_EVENTS, COUNT_PEOPLE, COUNT_FIRST = 0, 1, 2
+"""Planes of the per-group count arrays (3, groups, R): events (adoptions or abandonments), the
+same weighted by household size (people), and first-time events (an agent's first adoption, or
+first abandonment)."""
+
+HOUSEHOLD_GROUP = 1 + HOUSEHOLD
+"""Group index of ``role=household`` (:func:`diffusion_sim.results.group_labels`): an agent is a
+household when its role group (column 1 of the agent-group table) is this one."""
 
 SPARSE_DRAWS = 16
 """When fewer than one agent in this many can change state, the draws visit only those agents."""
@@ -78,27 +97,39 @@ def _crossed(si, wi, th, xb, rule):
 
 
 @njit(cache=True, inline="always")
-def count_groups(agent_groups, i, r, counts):
-    """Add agent i (replicate r) to the counts of each of its groups."""
+def count_groups(agent_groups, size, i, r, counts, first):
+    """Add agent i (replicate r) to the counts (3, groups, R) of each of its groups.
+
+    Plane :data:`COUNT_EVENTS` counts it, :data:`COUNT_PEOPLE` adds its household size (0 for
+    leaders and health workers), :data:`COUNT_FIRST` counts it when ``first``.
+    """
+    people = size[i]
     for g in range(agent_groups.shape[1]):
         grp = agent_groups[i, g]
         if grp >= 0:
-            counts[grp, r] += 1
+            counts[0, grp, r] += 1
+            counts[1, grp, r] += people
+            if first:
+                counts[2, grp, r] += 1
 
 
 @njit(cache=True, inline="always")
-def _record_adoption(i, r, ch, step, N_next, adopted_at, channel, agent_groups, cnt_new, cnt_channel):
+def _record_adoption(i, r, ch, step, N_next, adopted_at, channel, agent_groups, size, cnt_new, cnt_channel):
     """Book agent i's adoption in replicate r this step through channel ``ch``.
 
     Sets the new-adopter flag, records the first adoption (step and channel, if the agent never
-    adopted before) and counts it by channel and group.
+    adopted before) and counts it by group and channel (``cnt_channel`` (2, channels, R): every
+    adoption, and households' first adoptions).
     """
     N_next[r, i] = True
-    cnt_channel[ch, r] += 1
-    if adopted_at[r, i] < 0:
+    cnt_channel[0, ch, r] += 1
+    first = adopted_at[r, i] < 0
+    if first:
         adopted_at[r, i] = step
         channel[r, i] = ch
-    count_groups(agent_groups, i, r, cnt_new)
+        if agent_groups[i, 1] == HOUSEHOLD_GROUP:
+            cnt_channel[1, ch, r] += 1
+    count_groups(agent_groups, size, i, r, cnt_new, first)
 
 
 @njit(cache=True)
@@ -159,14 +190,16 @@ def _draw_row(
 
 @njit(cache=True)
 def _resolve(
-    r, cand, k0, k1, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous, imitation, c,
-    z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
+    r, cand, k0, k1, indptr, indices, T, m, role, theta, ext, ext0, boost, A, N_prev, s, w, rule, spontaneous,
+    imitation, c, z_channel, agent_groups, size, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
     cnt_new, cnt_ab, cnt_channel,
 ):  # fmt: skip
     """Resolve the candidates ``cand[k0:k1]`` of replicate ``r``: abandonment, or adoption by threshold or chance.
 
-    A threshold adoption is credited to the source role contributing most exposure; a stochastic
-    one to a hazard component drawn in proportion to its size. Reads only the snapshot (``A``,
+    A threshold adoption is credited to the source role contributing most exposure (or to the
+    dialogue, when only its boost crossed the threshold); a stochastic one to a hazard component
+    drawn in proportion to its size (``ext0`` is the background external hazard: the rest of an
+    agent's external hazard is a campaign's). Reads only the snapshot (``A``,
     ``N_prev``, ``s``, ``w``); writes ``A_next`` (which must arrive as a copy of ``A``), ``N_next``
     and ``abandoned`` (which must arrive all False), the per-agent records and per-group counts.
     """
@@ -175,7 +208,7 @@ def _resolve(
     boosted = boost.shape[1] == n
     by = np.zeros(3, np.int64)
     byn = np.zeros(3, np.int64)
-    parts = np.zeros(8)
+    parts = np.zeros(_N_PARTS)
     Af = A.reshape(-1)  # flat views (the (R, N) state is C-contiguous): no per-access wrap-around
     Nf = N_prev.reshape(-1)
     mf = m.reshape(-1)
@@ -187,8 +220,9 @@ def _resolve(
                 continue
             abandoned[r, i] = True
             A_next[r, i] = False
+            first = abandoned_at[r, i] < 0
             abandoned_at[r, i] = step
-            count_groups(agent_groups, i, r, cnt_ab)
+            count_groups(agent_groups, size, i, r, cnt_ab, first)
             continue
         si = s[r, i]
         wi = w[row(w, r), i]
@@ -222,34 +256,38 @@ def _resolve(
         byn[2] = n2
         xb = boost[r, i] if boosted else 0.0
         if _crossed(si, wi, theta[r, i], xb, rule):
-            best = 0
-            for b in range(1, 3):
-                if by[b] > by[best]:
-                    best = b
-            ch = best + 1
+            if xb > 0.0 and not _crossed(si, wi, theta[r, i], 0.0, rule):
+                ch = _DIALOGUE  # only the dialogue's boost crossed the threshold
+            else:
+                best = 0
+                for b in range(1, 3):
+                    if by[b] > by[best]:
+                        best = b
+                ch = _ROLE_CH[best]
         else:
-            parts[0] = ext[row(ext, r), i]
-            parts[1] = spontaneous
+            e = ext[row(ext, r), i]
+            parts[0] = min(e, ext0)
+            parts[1] = e - ext0 if e > ext0 else 0.0
+            parts[2] = spontaneous
             wd = np.float64(wi) if wi > 0 else 1.0
             for b in range(3):
-                parts[2 + b] = imitation * np.float64(by[b]) / wd if imitation > 0 else 0.0
-                parts[5 + b] = cc * (np.float64(byn[b]) / SCALE) if (c > 0.0 and byn[b] > 0) else 0.0
-            if imitation > 0 and xb > 0.0:  # a dialogue's boost counts as leader-led imitation
-                parts[3] += imitation * xb
+                parts[3 + b] = imitation * np.float64(by[b]) / wd if imitation > 0 else 0.0
+                parts[6 + b] = cc * (np.float64(byn[b]) / SCALE) if (c > 0.0 and byn[b] > 0) else 0.0
+            parts[9] = imitation * xb if (imitation > 0 and xb > 0.0) else 0.0
             total = 0.0
-            for b in range(8):
+            for b in range(_N_PARTS):
                 total += parts[b]
                 parts[b] = total
             v = u01(z_channel[r], i) * total
             pick = 0
-            for b in range(8):
+            for b in range(_N_PARTS):
                 if parts[b] <= v:
                     pick += 1
-            if pick > 7:
-                pick = 7
+            if pick > _N_PARTS - 1:
+                pick = _N_PARTS - 1
             ch = _CH_OF_PART[pick]
         A_next[r, i] = True
-        _record_adoption(i, r, ch, step, N_next, adopted_at, channel, agent_groups, cnt_new, cnt_channel)
+        _record_adoption(i, r, ch, step, N_next, adopted_at, channel, agent_groups, size, cnt_new, cnt_channel)
 
 
 @njit(cache=True)
@@ -270,7 +308,7 @@ def _push_changes(r, cand, k0, k1, indptr, indices, T, m, N_next, s, stale):
 
 
 @njit(cache=True)
-def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, N_next, s, adopted_at, channel,
+def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, size, step, A, N_next, s, adopted_at, channel,
                 cnt_new, cnt_channel, stale):  # fmt: skip
     """Adopt the non-adopters ``(cols[k], rows[k])`` now (an intervention at the start of a step).
 
@@ -286,7 +324,7 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
             continue
         done += 1
         A[r, i] = True
-        _record_adoption(i, r, code, step, N_next, adopted_at, channel, agent_groups, cnt_new, cnt_channel)
+        _record_adoption(i, r, code, step, N_next, adopted_at, channel, agent_groups, size, cnt_new, cnt_channel)
         mi = m[row(m, r), i]
         stale[r, i] = True
         push_contacts(indptr, indices, T, i, r, mi, 1, s, stale)
@@ -296,8 +334,8 @@ def force_adopt(rows, cols, code, indptr, indices, T, m, agent_groups, step, A, 
 @njit(cache=True)
 def advance(
     hazard, A, z_adopt, z_abandon, cand,
-    s, w, theta, ext, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
-    stale, indptr, indices, T, m, role, N_prev, z_channel, agent_groups, step,
+    s, w, theta, ext, ext0, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
+    stale, indptr, indices, T, m, role, N_prev, z_channel, agent_groups, size, step,
     A_next, N_next, abandoned, adopted_at, channel, abandoned_at, cnt_new, cnt_ab, cnt_channel,
 ):  # fmt: skip
     """One step's decisions and their effects, replicate by replicate: draw, resolve, push.
@@ -321,8 +359,8 @@ def advance(
             stale,
         )  # fmt: skip
         _resolve(
-            r, cand, k0, nc, indptr, indices, T, m, role, theta, ext, boost, A, N_prev, s, w, rule, spontaneous,
-            imitation, c, z_channel, agent_groups, step, A_next, N_next, abandoned, adopted_at, channel,
+            r, cand, k0, nc, indptr, indices, T, m, role, theta, ext, ext0, boost, A, N_prev, s, w, rule, spontaneous,
+            imitation, c, z_channel, agent_groups, size, step, A_next, N_next, abandoned, adopted_at, channel,
             abandoned_at, cnt_new, cnt_ab, cnt_channel,
         )  # fmt: skip
         _push_changes(r, cand, k0, nc, indptr, indices, T, m, N_next, s, stale)

@@ -20,6 +20,7 @@ __all__ = [
     "PeerMonitoring",
     "Seeding",
     "YouthVolunteers",
+    "stream_identities",
 ]
 
 Priority = Literal["random", "marginalised_first"]
@@ -31,7 +32,14 @@ class _Intervention(Strict):
         None,
         min_length=1,
         max_length=100,
-        description="Label in outputs (default: the type). Unique within a scenario.",
+        description="Label in outputs (default: the type). Unique within a scenario. Only a label: renaming changes no random number.",
+    )
+    id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.#-]+$",
+        description="Stable identity of this intervention's random streams (default: its type, then type#2, type#3 for further interventions of the same type, in list order). Give the same id to the same intervention in scenarios you compare.",
     )
     start: int = Field(1, ge=1, le=100_000, description="First step on which it acts.")
     end: int | None = Field(
@@ -209,6 +217,26 @@ class Seeding(_Intervention):
     def n_seeds(self) -> int:
         """Number of seeds: count, or what the budget buys."""
         return self.count if self.count is not None else int(self.budget // self.cost_per_seed)  # type: ignore[operator]
+
+
+def stream_identities(interventions) -> list[str]:
+    """The stable identity of each intervention's random streams, in list order.
+
+    An explicit ``id``, else the type; a further intervention of the same type without an id gets
+    ``type#2``, ``type#3``, ... in list order. The identity does not depend on names, on the
+    position in the list, or on interventions of other types, so renaming an intervention,
+    reordering the list or adding an intervention of another type changes no other draw.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for iv in interventions:
+        if iv.id is not None:
+            out.append(iv.id)
+            continue
+        k = seen.get(iv.type, 0) + 1
+        seen[iv.type] = k
+        out.append(iv.type if k == 1 else f"{iv.type}#{k}")
+    return out
 
 
 Intervention = Annotated[

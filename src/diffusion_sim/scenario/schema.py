@@ -27,6 +27,7 @@ from diffusion_sim.scenario.intervention_schema import (
     PeerMonitoring,
     Seeding,
     YouthVolunteers,
+    stream_identities,
 )
 
 __all__ = [
@@ -345,6 +346,17 @@ class Scenario(_Strict):
                         f"roles.{name}.threshold.mean is {role.threshold.mean}, but the fractional "
                         "threshold rule needs a fraction in [0, 1]"
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _unique_stream_identities(self) -> Scenario:
+        ids = stream_identities(self.interventions)
+        for k, ident in enumerate(ids):
+            if ident in ids[:k]:
+                raise ValueError(
+                    f"interventions.{k}.id: {ident!r} is the stream identity of interventions.{ids.index(ident)} "
+                    "too; give each intervention a unique id"
+                )
         return self
 
     @model_validator(mode="after")
