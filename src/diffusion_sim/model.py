@@ -60,8 +60,9 @@ class DiffusionModel(mesa.Model):
     Step order (each step reads a snapshot of who has adopted and writes the next one, so agent
     order never matters):
 
-    1. interventions act, in the order the scenario lists them (:attr:`interventions`); they may
-       adopt agents now (:meth:`adopt`), which this step's decisions then see;
+    1. interventions act, family by family in a fixed order (:attr:`interventions`; the order of
+       the scenario's list does not matter); they may adopt agents now (:meth:`adopt`), which this
+       step's decisions then see;
     2. exposure is computed from the snapshot: ``s = W A``, ``x = s / w``, and ``s_new = W N`` for
        the independent cascade (N: adopted in the previous step);
     3. adoption is drawn for non-adopters (threshold crossed, else stochastic channels against the

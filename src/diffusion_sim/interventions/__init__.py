@@ -16,7 +16,7 @@ from diffusion_sim.interventions.families import (
     SeedingImpl,
     YouthVolunteersImpl,
 )
-from diffusion_sim.scenario.intervention_schema import stream_identities
+from diffusion_sim.scenario.intervention_schema import INTERVENTION_TYPES, stream_identities
 
 if TYPE_CHECKING:
     from diffusion_sim.model import DiffusionModel
@@ -41,11 +41,18 @@ REGISTRY: dict[str, type[InterventionImpl]] = {
 
 
 def build_interventions(model: DiffusionModel) -> list[InterventionImpl]:
-    """The scenario's interventions, set up on a model, in the order the scenario lists them."""
+    """The scenario's interventions, set up on a model, in the order in which they act.
+
+    That order does not depend on the order of the scenario's list: families act in the order of
+    :data:`~diffusion_sim.scenario.intervention_schema.INTERVENTION_TYPES`, and interventions of
+    one family in the order of their stream identities. So reordering a file changes nothing.
+    """
+    specs = model.params.interventions
+    ids = stream_identities(specs)
+    order = sorted(range(len(specs)), key=lambda k: (INTERVENTION_TYPES.index(specs[k].type), ids[k]))
     out = []
-    ids = stream_identities(model.params.interventions)
-    for index, (spec, identity) in enumerate(zip(model.params.interventions, ids, strict=True)):
-        impl = REGISTRY[spec.type](spec, index, identity)
+    for index in order:
+        impl = REGISTRY[specs[index].type](specs[index], index, ids[index])
         impl.setup(model)
         out.append(impl)
     return out
