@@ -12,14 +12,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
-from diffusion_sim.behaviour import CHANNELS
+from diffusion_sim.behaviour import CHANNEL_LABELS, CHANNELS
 from diffusion_sim.results import RunResult
 
 if TYPE_CHECKING:
     from diffusion_sim.compare import Comparison
 
 __all__ = [
-    "CHANNEL_LABELS",
     "adoption_by_role_figure",
     "adoption_curves_figure",
     "channel_adoptions",
@@ -32,8 +31,7 @@ __all__ = [
 ]
 
 _ROLE_GROUPS = [
-    ("all", "everyone", "black"),
-    ("role=household", "households", "tab:blue"),
+    ("role=household", "households (coverage)", "black"),
     ("marginalised=yes", "marginalised households", "tab:purple"),
     ("role=leader", "leaders", "tab:orange"),
     ("role=health_worker", "health workers", "tab:green"),
@@ -53,11 +51,12 @@ def adoption_by_role_figure(result: RunResult, title: str | None = None) -> Figu
             continue
         by_step = g.groupby("step")["value"]
         mean = by_step.mean()
-        ax.plot(mean.index, mean.to_numpy() * 100, label=label, color=colour, lw=2 if group == "all" else 1.4)
+        width = 2 if group == "role=household" else 1.4
+        ax.plot(mean.index, mean.to_numpy() * 100, label=label, color=colour, lw=width)
         if g["replicate"].nunique() > 1:
             ax.fill_between(mean.index, by_step.min() * 100, by_step.max() * 100, color=colour, alpha=0.15, lw=0)
     ax.set_xlabel(f"step ({days:g} days each)")
-    ax.set_ylabel("coverage (% who practise the behaviour)")
+    ax.set_ylabel("% of the group who practise the behaviour")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False)
@@ -70,19 +69,6 @@ def adoption_by_role_figure(result: RunResult, title: str | None = None) -> Figu
 # ---------------------------------------------------------------------------------------------
 # Comparison figures (one Figure per function; the HTML report embeds them as PNG).
 
-CHANNEL_LABELS: dict[str, str] = {
-    "seed": "initial seeds",
-    "peer": "peers (households)",
-    "leader": "leaders",
-    "health_worker": "health workers",
-    "media": "media",
-    "spontaneous": "spontaneous",
-    "training": "leader training",
-    "home_visit": "home visits",
-    "distribution": "community distribution",
-    "volunteer": "youth volunteers",
-}
-"""Readable name of each adoption channel of :data:`diffusion_sim.behaviour.CHANNELS`."""
 
 _TAB10 = [
     "#1f77b4",
@@ -96,6 +82,8 @@ _TAB10 = [
     "#bcbd22",
     "#17becf",
 ]
+_TAB20 = [*_TAB10, "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7"]
+"""Channel colours: one per channel code."""
 _LINESTYLES = ["-", "--", ":", "-."]
 _HATCHES = ["", "//", "..", "xx"]
 
@@ -139,7 +127,7 @@ def mean_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
-def _coverage_by_step(result: RunResult, group: str = "all") -> pd.DataFrame:
+def _coverage_by_step(result: RunResult, group: str = "role=household") -> pd.DataFrame:
     """Steps x replicates table of a group's coverage, indexed by step, with the ``day`` of each step."""
     df = result.steps
     sel = df[(df["metric"] == "coverage") & (df["group"] == group)]
@@ -148,7 +136,7 @@ def _coverage_by_step(result: RunResult, group: str = "all") -> pd.DataFrame:
     return table.assign(_day=days)
 
 
-def adoption_curves_figure(comp: Comparison, group: str = "all", title: str | None = None) -> Figure:
+def adoption_curves_figure(comp: Comparison, group: str = "role=household", title: str | None = None) -> Figure:
     """Coverage over time of every scenario: mean over replicates, band = 5th-95th percentile over replicates.
 
     The x axis is the step; when every scenario has the same step length a second axis on top gives days.
@@ -188,7 +176,7 @@ def adoption_curves_figure(comp: Comparison, group: str = "all", title: str | No
         top.set_xlabel("day")
     else:
         ax.set_xlabel("day")
-    ax.set_ylabel("coverage (% of all agents)")
+    ax.set_ylabel("coverage (% of households)")
     ax.set_ylim(0, 100)
     ax.set_xlim(left=0)
     ax.grid(alpha=0.3)
@@ -254,7 +242,8 @@ def channel_figure(comp: Comparison) -> Figure:
     left = np.zeros(n)
     for ch in table.columns:
         v = table[ch].to_numpy(float)
-        ax.barh(y, v, left=left, color=_TAB10[CHANNELS.index(ch) % 10], label=CHANNEL_LABELS.get(ch, ch), height=0.6)
+        colour = _TAB20[CHANNELS.index(ch) % len(_TAB20)]
+        ax.barh(y, v, left=left, color=colour, label=CHANNEL_LABELS[ch], height=0.6)
         left += v
     _annotate_totals(ax, y, left)
     ax.set_yticks(y, [_wrapped(name, 24) for name in comp.names], fontsize=9)

@@ -100,11 +100,13 @@ def format_time_to(mean_step: Any, reached: int, total: int, days_per_step: floa
 
 _SHARE = {
     "final_coverage",
+    "final_coverage_people",
     "sustained_coverage",
+    "sustained_coverage_people",
     "abandoned_share",
     "lowest_village_coverage",
 }
-_COUNT = {"adopters", "extra_adopters"}
+_COUNT = {"adopters", "adopters_people", "extra_adopters", "direct_conversions"}
 _MONEY = {"cost", "community_cost", "extra_cost", "cost_per_extra_adopter"}
 
 
@@ -116,7 +118,7 @@ def outcome_kind(outcome: str) -> str:
         return "gap"
     if outcome.startswith("time_to_"):
         return "time"
-    if outcome in _COUNT or outcome.startswith("adoptions_"):
+    if outcome in _COUNT or outcome.startswith(("adoptions_", "first_adoptions_")):
         return "count"
     if outcome in _MONEY:
         return "money"

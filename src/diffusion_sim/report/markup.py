@@ -31,6 +31,7 @@ dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1r
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
 nav.toc ol { columns: 2; margin: .4rem 0; }
+.warning { background: #fff4e5; border-left: 4px solid #d9822b; padding: .5rem 1rem; }
 .howto { background: #f7f9fb; border-left: 4px solid var(--accent); padding: .6rem 1rem; }
 .table-wrap { overflow-x: auto; margin: .6rem 0; }
 table { border-collapse: collapse; font-size: .9rem; }

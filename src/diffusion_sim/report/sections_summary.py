@@ -82,12 +82,16 @@ def header_section(comp: Comparison) -> str:
         f"comparison with the baseline ({esc(comp.baseline)}) is therefore <em>paired</em>: the difference is "
         "computed replicate by replicate and then averaged. Intervals in brackets are 95% t-intervals over "
         "replicates of that paired difference; when an interval excludes zero, the difference is unlikely to be "
-        "an accident of the simulation's randomness. <strong>Coverage</strong> is the share of all agents "
-        "(households, leaders and health workers) who practise the behaviour. Times are in steps from the "
-        "start; a step is a fixed number of days. Intervals describe the simulation's chance variation under "
-        "the scenario's assumptions, not uncertainty about those assumptions: check the appendix for what each "
-        "scenario assumes."
+        "an accident of the simulation's randomness. <strong>Coverage</strong> is the share of "
+        "<em>households</em> that practise the behaviour; <em>coverage of people</em> weighs each household by "
+        "its size; leaders and health workers are groups of their own and count in neither. An <em>adopter</em> "
+        "is an adopting household. Times are in steps from the start, with their days; a step is "
+        f"{esc(f'{base.schedule.days_per_step:g}')} days. {_clock_text(comp)} Intervals describe the simulation's "
+        "chance variation under the scenario's assumptions, not uncertainty about those assumptions: check the "
+        "appendix for what each scenario assumes."
     )
+    warnings = "".join(f'<p class="warning"><strong>Warning:</strong> {esc(w)}</p>' for w in comp.warnings)
+    precision = _precision_text(comp)
     items = []
     for k, sc in enumerate(comp.scenarios):
         ivs = (
@@ -106,9 +110,44 @@ def header_section(comp: Comparison) -> str:
         f"<strong>{esc(comp.baseline)}</strong>, {n_rep:,} paired replicates each, seed {esc(comp.seed)}.</p>"
         f'<dl class="facts">{dl}</dl>'
         f'<nav class="toc"><strong>Contents</strong><ol>{nav}</ol></nav></header>'
-        f'<section id="how-to-read"><h2>How to read this</h2><p class="howto">{howto}</p>'
+        f'<section id="how-to-read"><h2>How to read this</h2>{warnings}{precision}<p class="howto">{howto}</p>'
         f'<h3>Scenarios compared</h3><ul id="scenario-list">{"".join(items)}</ul></section>'
     )
+
+
+def _clock_text(comp: Comparison) -> str:
+    """When the final and the "after the programme" figures were read (the same step for every scenario)."""
+    sc = comp.scenarios[0]
+    days = sc.schedule.days_per_step
+    last = sc.schedule.steps
+    text = f"Final figures are read at the last step, {last:,} (day {last * days:,.0f}). "
+    if comp.clock.step is not None:
+        k = comp.clock.step
+        return text + (
+            f"Sustained coverage and the abandoned share are read at step {k:,} (day {k * days:,.0f}) for "
+            "<em>every</em> scenario: the latest step at which any scenario's last intervention had ended "
+            f"{esc(sc.outputs.sustain_steps)} steps before (outputs.sustain_steps), so all are read at the same time."
+        )
+    return text + f"Sustained coverage and the abandoned share are not reported: {esc(comp.clock.reason)}."
+
+
+def _precision_text(comp: Comparison) -> str:
+    """What the precision target asked for and whether it was met."""
+    p = comp.precision
+    if p is None:
+        return ""
+    from diffusion_sim.report.format import outcome_kind
+
+    share = outcome_kind(p.outcome) in ("share", "gap")
+    unit, scale = (" percentage points", 100.0) if share else ("", 1.0)
+    asked = f"±{p.half_width * scale:g}{unit}"
+    n = len(comp.replicates)
+    if p.met:
+        return (
+            f'<p class="note">Precision asked: every package\'s 95% interval of {esc(p.outcome)} within {asked}. '
+            f"Met after {n:,} replicates (widest: ±{p.achieved * scale:.3g}{unit}).</p>"
+        )
+    return ""  # not met: the warning says so
 
 
 def headline_section(comp: Comparison) -> str:
@@ -172,7 +211,7 @@ def headline_section(comp: Comparison) -> str:
         mark = "No coverage targets were reported (outputs.coverage_targets is empty)."
     notes = (
         f'<p class="note">{mark} Times are the mean over the replicates that reached the target, with how many '
-        "did. Sustained coverage: coverage <em>outputs.sustain_steps</em> steps after the last intervention ended. "
+        "did. Sustained coverage: household coverage at the common reading step (see How to read this). "
         "Equity gap: coverage of other households minus that of marginalised households, in percentage points "
         "(positive: marginalised households are left behind). Total cost: programme cost over the run "
         f"(mean over replicates, {esc(cur)}); community costs are in the Costs section. Cost per extra adopter: "
