@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from regression_baseline import compute, read, scenario_files
 
 
