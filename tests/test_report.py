@@ -23,11 +23,13 @@ from diffusion_sim.report import (
 from diffusion_sim.report.format import (
     DASH,
     format_change,
+    format_change_parts,
     format_count,
     format_money,
     format_percent,
     format_pp,
     format_time_to,
+    format_time_to_parts,
     money_decimals,
 )
 from diffusion_sim.report.summaries import first_to_reach
@@ -160,9 +162,13 @@ def test_every_name_appears_and_user_strings_are_escaped(comp, page):
 
 
 def test_sections_come_in_order(page):
-    ids = ["how-to-read", "headline", "curves", "equity", "channels", "costs", "outcomes", "appendix"]
+    ids = ["how-to-read", "headline", "economics", "curves", "equity", "channels", "costs", "outcomes", "appendix"]
     positions = [page.index(f'<section id="{i}">') for i in ids]
     assert positions == sorted(positions)
+    toc = page[page.index('<nav class="toc">') : page.index("</nav>")]
+    links = re.findall(r'href="#([a-z-]+)"', toc)
+    assert links == ids[1:]
+    assert '<a href="#economics">Incremental cost-effectiveness</a>' in toc
 
 
 def test_header_states_seed_replicates_baseline_behaviour_and_currency(comp, page):
@@ -190,6 +196,26 @@ def test_scenario_file_text_appears_escaped_in_the_appendix(page):
 # ------------------------------------------------------------------------- the headline numbers
 
 
+def two_lines(main: str, detail: str) -> str:
+    """A two-line cell's text as the parser reads it (the second line after a line break)."""
+    return f"{main}\n{detail}" if detail else main
+
+
+def test_headline_has_exactly_the_columns_a_decision_needs(page):
+    header, *_ = tables(page)["headline-table"]
+    assert header == [
+        "Scenario",
+        "Final coverage",
+        "Δ final coverage vs baseline (95% CI)",
+        "Time to 80%",
+        "Total cost",
+        "Extra adopters (95% CI)",
+        "Cost per extra adopter (95% CI)",
+    ]
+    header, *_ = tables(page)["glance-table"]
+    assert header == ["Scenario", "Time to 50%", "Sustained coverage", "Equity gap"]
+
+
 def test_headline_numbers_match_the_comparison(comp, page):
     table = headline(page)
     assert list(table) == comp.names
@@ -200,39 +226,53 @@ def test_headline_numbers_match_the_comparison(comp, page):
     for k, sc in enumerate(comp.scenarios):
         row, t = table[sc.name], o[o["scenario"] == sc.name]
         assert row["Final coverage"] == format_percent(t["final_coverage"].mean())
-        assert row["Equity gap"] == format_pp(t["equity_gap"].mean())
         assert row["Total cost"] == format_money(t["cost"].mean(), cur)
-        sustained = t["sustained_coverage"].mean()
-        if math.isnan(sustained):
-            assert row["Sustained coverage"].startswith(f"{DASH} (")
-        else:
-            assert row["Sustained coverage"] == format_percent(sustained)
-        for level, col in (("50%", "time_to_0.5"), ("80%", "time_to_0.8")):
-            reached = t[col].dropna()
-            expected = format_time_to(
-                reached.mean() if len(reached) else math.nan, len(reached), len(t), sc.schedule.days_per_step
-            )
-            assert row[f"Time to {level}"].removesuffix("★ first to 80%") == expected
+        reached = t["time_to_0.8"].dropna()
+        expected = format_time_to_parts(
+            reached.mean() if len(reached) else math.nan, len(reached), len(t), sc.schedule.days_per_step
+        )
+        assert row["Time to 80%"].removesuffix("★ first to 80%") == two_lines(*expected)
         if k == 0:
             assert row["Extra adopters (95% CI)"] == "baseline"
             continue
         r = d.loc[(sc.name, "final_coverage")]
-        assert row["Δ final coverage vs baseline (95% CI)"] == format_change(
-            r["diff"], r["diff_low"], r["diff_high"], "share"
+        assert row["Δ final coverage vs baseline (95% CI)"] == two_lines(
+            *format_change_parts(r["diff"], r["diff_low"], r["diff_high"], "share")
         )
         r = d.loc[(sc.name, "extra_adopters")]
-        assert row["Extra adopters (95% CI)"] == format_change(r["diff"], r["diff_low"], r["diff_high"], "count")
+        assert row["Extra adopters (95% CI)"] == two_lines(
+            *format_change_parts(r["diff"], r["diff_low"], r["diff_high"], "count")
+        )
         c = ce.loc[sc.name]
         cell = row["Cost per extra adopter (95% CI)"]
         if math.isnan(c["cost_per_extra_adopter"]):
             assert cell.startswith(DASH)
         else:
-            assert cell.startswith(format_money(c["cost_per_extra_adopter"], cur))
+            assert cell.startswith(format_money(c["cost_per_extra_adopter"], cur) + "\n")
             if not math.isnan(c["ce_low"]):
                 dec = money_decimals(c["cost_per_extra_adopter"])
                 assert cell.endswith(
                     f"[{format_money(c['ce_low'], None, dec)}, {format_money(c['ce_high'], None, dec)}]"
                 )
+
+
+def test_other_outcomes_at_a_glance_match_the_comparison(comp, page):
+    header, *rows = tables(page)["glance-table"]
+    o = comp.outcomes
+    for sc, row in zip(comp.scenarios, rows, strict=True):
+        cells, t = dict(zip(header, row, strict=True)), o[o["scenario"] == sc.name]
+        assert cells["Scenario"].removesuffix("(baseline)").strip() == sc.name
+        assert cells["Equity gap"] == format_pp(t["equity_gap"].mean())
+        sustained = t["sustained_coverage"].mean()
+        if math.isnan(sustained):
+            assert cells["Sustained coverage"].startswith(f"{DASH} (")
+        else:
+            assert cells["Sustained coverage"] == format_percent(sustained)
+        reached = t["time_to_0.5"].dropna()
+        expected = format_time_to_parts(
+            reached.mean() if len(reached) else math.nan, len(reached), len(t), sc.schedule.days_per_step
+        )
+        assert cells["Time to 50%"] == two_lines(*expected)
 
 
 def test_the_first_to_reach_80_percent_is_marked(comp, page):
