@@ -141,15 +141,20 @@ def html_table(table_id: str, headers: list[str], rows: list[str], caption: str 
     )
 
 
-def breakable(name: str) -> str:
-    """A name escaped, with a line-break opportunity (``<wbr>``) after each ``_``, ``-`` and ``/``.
+def breakable(name: str, run: int = 16) -> str:
+    """A name escaped, with line-break opportunities (``<wbr>``) after each ``_``, ``-`` and ``/``.
 
-    So ``religious_leaders_ipc`` wraps between its words in a narrow column instead of widening it.
+    Also after every ``run`` characters without a space or such a mark, so that ``religious_leaders_ipc``
+    (or a long name with no separators) wraps in a narrow column instead of widening the table.
     """
-    out = esc(name)
-    for c in "_-/":
-        out = out.replace(c, c + "<wbr>")
-    return out
+    out, since = [], 0
+    for ch in name:
+        out.append(esc(ch))
+        since = 0 if ch.isspace() else since + 1
+        if ch in "_-/" or since >= run:
+            out.append("<wbr>")
+            since = 0
+    return "".join(out)
 
 
 def scenario_header(sc: Scenario, baseline: bool) -> str:
