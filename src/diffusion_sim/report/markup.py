@@ -76,6 +76,7 @@ summary { cursor: pointer; color: var(--accent); }
   h2 { margin: 1.2rem 0 .4rem; break-after: avoid; }
   h3 { break-after: avoid; }
   p, li, figcaption { max-width: none; }
+  .note, figcaption, caption { font-size: 8pt; }
   .table-wrap { overflow: visible; }
   table { width: 100%; font-size: 7.5pt; }
   thead { display: table-header-group; }
