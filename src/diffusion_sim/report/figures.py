@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "adoption_by_role_figure",
     "adoption_curves_figure",
+    "ce_plane_figure",
     "channel_adoptions",
     "channel_figure",
     "cost_figure",
@@ -328,4 +329,87 @@ def cost_figure(comp: Comparison) -> Figure:
             title="intervention",
             fontsize=9,
         )
+    return fig
+
+
+_STATUS_MARKERS = {
+    "frontier": ("o", "on the frontier (filled)"),
+    "strongly dominated": ("s", "strongly dominated (open square)"),
+    "extendedly dominated": ("^", "extendedly dominated (open triangle)"),
+}
+
+
+def ce_plane_figure(comp: Comparison, table: pd.DataFrame, level: float = 0.95) -> Figure:
+    """The cost-effectiveness plane: extra adopters (x) and extra programme cost (y) against the baseline.
+
+    Each scenario is a point at its means, numbered as in the legend, with ``level`` t-intervals of the
+    paired per-replicate differences on both axes. Frontier options are filled circles joined by the
+    efficiency frontier; strongly dominated options are open squares, extendedly dominated ones open
+    triangles. The legend sits below the axes, so it never covers a point.
+
+    Args:
+        comp: the comparison.
+        table: its :func:`diffusion_sim.economics.incremental_analysis` table (``scenario``, ``cost``,
+            ``effect``, ``status``).
+        level: interval level of the error bars.
+
+    """
+    from matplotlib.lines import Line2D
+
+    o = comp.outcomes.set_index(["scenario", "replicate"])
+    base_cost = o.loc[comp.baseline, "cost"].reindex(comp.replicates).to_numpy(float)
+    by = table.set_index("scenario")
+    n = len(comp.names)
+    ncol = 1 if n <= 4 else 2
+    rows = -(-(n + 4) // ncol)  # legend rows: scenarios + frontier + three marker kinds
+    fig = Figure(figsize=(9, 5.4 + 0.2 * rows), dpi=100, layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    ax.axhline(0, color="0.55", lw=0.8, zorder=1)
+    ax.axvline(0, color="0.55", lw=0.8, zorder=1)
+    front = table[table["status"] == "frontier"].drop_duplicates(["cost", "effect"])
+    base_mean = float(base_cost.mean())
+    ax.plot(front["effect"], front["cost"] - base_mean, color="0.15", lw=1.6, zorder=2)
+    handles = []
+    for k, name in enumerate(comp.names):
+        colour, _ = scenario_style(k)
+        status = by.loc[name, "status"]
+        marker = _STATUS_MARKERS[status][0]
+        extra = o.loc[name, "extra_adopters"].reindex(comp.replicates).to_numpy(float)
+        cost = o.loc[name, "cost"].reindex(comp.replicates).to_numpy(float) - base_cost
+        (mx, lx, hx), (my, ly, hy) = mean_interval(extra, level), mean_interval(cost, level)
+        ax.errorbar(
+            mx, my, xerr=[[mx - lx], [hx - mx]], yerr=[[my - ly], [hy - my]], fmt="none", ecolor=colour,
+            elinewidth=1.2, capsize=3, zorder=3,
+        )  # fmt: skip
+        filled = status == "frontier"
+        ax.plot(
+            mx, my, marker=marker, ms=9, color=colour, mfc=colour if filled else "white", mew=2, ls="none", zorder=4
+        )
+        ax.annotate(
+            str(k + 1), (mx, my), xytext=(7, 6), textcoords="offset points", fontsize=9, fontweight="bold",
+            color=colour, zorder=5,
+        )  # fmt: skip
+        label = f"{k + 1}  {_text(name, 34)}" + (" (baseline)" if k == 0 else "")
+        handles.append(
+            Line2D([], [], marker=marker, ms=8, color=colour, mfc=colour if filled else "white", mew=2, ls="none",
+                   label=label)
+        )  # fmt: skip
+    handles.append(Line2D([], [], color="0.15", lw=1.6, label="efficiency frontier"))
+    for status, (marker, text) in _STATUS_MARKERS.items():
+        if status not in set(table["status"]):
+            continue
+        filled = status == "frontier"
+        handles.append(
+            Line2D([], [], marker=marker, ms=7, color="0.3", mfc="0.3" if filled else "white", mew=1.5, ls="none",
+                   label=text)
+        )  # fmt: skip
+    ax.margins(0.12)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    currency = _text(comp.scenarios[0].costs.currency, 12)
+    ax.set_xlabel("extra adopters vs baseline (mean over replicates)")
+    ax.set_ylabel(f"extra programme cost vs baseline ({currency})")
+    ax.grid(alpha=0.3)
+    ax.set_title(f"Cost-effectiveness plane (error bars: {level:.0%} interval of the paired difference)", fontsize=11)
+    fig.legend(handles=handles, loc="outside lower center", ncol=ncol, frameon=False, fontsize=9)
     return fig

@@ -16,13 +16,16 @@ if TYPE_CHECKING:
 __all__ = [
     "DASH",
     "format_change",
+    "format_change_parts",
     "format_change_row",
+    "format_change_row_parts",
     "format_count",
     "format_money",
     "format_percent",
     "format_pp",
     "format_steps",
     "format_time_to",
+    "format_time_to_parts",
     "format_value",
     "is_missing",
     "money_decimals",
@@ -87,6 +90,18 @@ def format_steps(x: Any, signed: bool = False) -> str:
     return DASH if is_missing(x) else _number(float(x), 1, signed)
 
 
+def format_time_to_parts(mean_step: Any, reached: int, total: int, days_per_step: float) -> tuple[str, str]:
+    """Time to a coverage target as (main, detail): ``("20.8 steps", "146 days, 8/10 reached")``.
+
+    The main part is the mean over the replicates that reached the target; the detail gives it in
+    days and says how many did. ``("– not reached", "0/10 reached")`` when none did.
+    """
+    if reached == 0 or is_missing(mean_step):
+        return f"{DASH} not reached", f"0/{total} reached"
+    days = _number(float(mean_step) * days_per_step, 0)
+    return f"{format_steps(mean_step)} steps", f"{days} days, {reached}/{total} reached"
+
+
 def format_time_to(mean_step: Any, reached: int, total: int, days_per_step: float) -> str:
     """Time to a coverage target: mean over the replicates that reached it, and how many did.
 
@@ -140,14 +155,16 @@ def format_value(x: Any, kind: str, currency: str | None = None) -> str:
     return DASH if is_missing(x) else f"{float(x):.3g}"
 
 
-def format_change(diff: Any, low: Any, high: Any, kind: str, currency: str | None = None, interval: bool = True) -> str:
-    """A paired difference and its interval: ``+33.1 pp [+25.9, +40.4]``; NaN difference -> ``–``.
+def format_change_parts(
+    diff: Any, low: Any, high: Any, kind: str, currency: str | None = None, interval: bool = True
+) -> tuple[str, str]:
+    """A paired difference and its interval, apart: ``("+33.1 pp", "[+25.9, +40.4]")``; NaN difference -> ``("–", "")``.
 
     The bounds carry no unit; money bounds use the decimals of the difference. With ``interval``
     False (a single pair of replicates) the interval is replaced by ``(one replicate: no interval)``.
     """
     if is_missing(diff):
-        return DASH
+        return DASH, ""
     if kind in ("share", "gap"):
         main, bound = format_pp(diff), (lambda v: format_pp(v, unit=False))
     elif kind == "time":
@@ -161,10 +178,21 @@ def format_change(diff: Any, low: Any, high: Any, kind: str, currency: str | Non
     else:
         main, bound = f"{float(diff):+.3g}", (lambda v: DASH if is_missing(v) else f"{float(v):+.3g}")
     if not interval:
-        return f"{main} (one replicate: no interval)"
-    return f"{main} [{bound(low)}, {bound(high)}]"
+        return main, "(one replicate: no interval)"
+    return main, f"[{bound(low)}, {bound(high)}]"
+
+
+def format_change(diff: Any, low: Any, high: Any, kind: str, currency: str | None = None, interval: bool = True) -> str:
+    """A paired difference and its interval on one line: ``+33.1 pp [+25.9, +40.4]`` (:func:`format_change_parts`)."""
+    main, bracket = format_change_parts(diff, low, high, kind, currency, interval)
+    return f"{main} {bracket}" if bracket else main
 
 
 def format_change_row(r: pd.Series, kind: str, currency: str | None = None) -> str:
     """:func:`format_change` of a row of ``Comparison.differences`` (no interval from fewer than 2 pairs)."""
     return format_change(r["diff"], r["diff_low"], r["diff_high"], kind, currency, interval=int(r["n"]) > 1)
+
+
+def format_change_row_parts(r: pd.Series, kind: str, currency: str | None = None) -> tuple[str, str]:
+    """:func:`format_change_parts` of a row of ``Comparison.differences``."""
+    return format_change_parts(r["diff"], r["diff_low"], r["diff_high"], kind, currency, interval=int(r["n"]) > 1)

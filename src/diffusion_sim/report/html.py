@@ -25,6 +25,7 @@ from diffusion_sim.report.sections_detail import (
     equity_section,
     outcomes_section,
 )
+from diffusion_sim.report.sections_economics import economics_section
 from diffusion_sim.report.sections_summary import curves_section, header_section, headline_section
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def render_report(comp: Comparison) -> str:
         [
             header_section(comp),
             headline_section(comp),
+            economics_section(comp),
             curves_section(comp),
             equity_section(comp),
             channels_section(comp),

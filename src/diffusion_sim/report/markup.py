@@ -13,7 +13,18 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-__all__ = ["CSS", "cell", "esc", "figure_data_uri", "figure_html", "html_table", "scenario_header", "table_row"]
+__all__ = [
+    "CSS",
+    "breakable",
+    "cell",
+    "esc",
+    "figure_data_uri",
+    "figure_html",
+    "html_table",
+    "scenario_header",
+    "table_row",
+    "two_line_cell",
+]
 
 
 CSS = """
@@ -37,15 +48,21 @@ nav.toc ol { columns: 2; margin: .4rem 0; }
 table { border-collapse: collapse; font-size: .9rem; }
 th, td { border: 1px solid var(--line); padding: .3rem .5rem; vertical-align: top; text-align: left; }
 thead th { background: var(--head); position: sticky; top: 0; }
+th[scope=row] { overflow-wrap: break-word; min-width: 7rem; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.num.wrap { white-space: normal; min-width: 9rem; }
+.ci { color: var(--muted); font-size: .85em; white-space: nowrap; }
+td.verdict { min-width: 11rem; }
+#headline-table th[scope=row] { max-width: 13rem; }
+#headline-table td.num.wrap { min-width: 7.5rem; }
 tr.baseline td, tr.baseline th { background: #fafafa; }
+tr.total td, tr.total th { border-bottom: 2px solid #999; }
 th[scope=row] { font-weight: 600; background: #fcfcfc; }
 .badge { display: inline-block; margin-left: .3rem; padding: 0 .35rem; border-radius: .6rem;
-         background: #fff2cc; border: 1px solid #e0b000; font-size: .8rem; font-weight: 600; white-space: nowrap; }
-.tag { color: var(--muted); font-weight: normal; font-size: .85rem; }
+         background: #fff2cc; border: 1px solid #e0b000; font-size: .85em; font-weight: 600; white-space: nowrap; }
+.tag { color: var(--muted); font-weight: normal; font-size: .9em; }
 .note { color: var(--muted); font-size: .88rem; }
-.raw { color: var(--muted); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .78rem; }
+.raw { color: var(--muted); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .85em; }
 figure { margin: 1rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: var(--muted); font-size: .88rem; max-width: 62rem; }
@@ -53,7 +70,27 @@ pre { background: #f6f8fa; border: 1px solid var(--line); padding: .7rem; overfl
       line-height: 1.35; white-space: pre; }
 details { margin: .4rem 0 1rem; }
 summary { cursor: pointer; color: var(--accent); }
-@media print { thead th { position: static; } .table-wrap { overflow: visible; } a { color: inherit; } }
+@page { size: A4 landscape; margin: 12mm 10mm; }
+@media print {
+  body { font-size: 9pt; line-height: 1.35; }
+  main { max-width: none; padding: 0; }
+  h2 { margin: 1.2rem 0 .4rem; break-after: avoid; }
+  h3 { break-after: avoid; }
+  p, li, figcaption { max-width: none; }
+  .note, figcaption, caption { font-size: 8pt; }
+  .table-wrap { overflow: visible; }
+  table { width: 100%; font-size: 7.5pt; }
+  thead { display: table-header-group; }
+  thead th { position: static; }
+  th, td { padding: .15rem .3rem; }
+  td.num.wrap, .ci, .badge { white-space: normal; min-width: 0; }
+  td.verdict, th[scope=row], #headline-table th[scope=row] { min-width: 0; max-width: none; }
+  th, td { overflow-wrap: break-word; }
+  tr, figure { break-inside: avoid; }
+  figure img { max-height: 150mm; width: auto; }
+  pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow: visible; font-size: 7pt; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 
@@ -82,6 +119,15 @@ def cell(text: str, cls: str = "num", extra: str = "") -> str:
     return f'<td class="{cls}">{esc(text)}{extra}</td>'
 
 
+def two_line_cell(main: str, detail: str, cls: str = "num", extra: str = "") -> str:
+    """A ``<td>``: ``main``, then ``detail`` (an interval, a count) on a second line in smaller type, then ``extra``.
+
+    ``main`` and ``detail`` are escaped; ``extra`` is trusted HTML (a badge). No second line when ``detail`` is empty.
+    """
+    second = f'<br><span class="ci">{esc(detail)}</span>' if detail else ""
+    return f'<td class="{cls}">{esc(main)}{second}{extra}</td>'
+
+
 def table_row(cells: list[str], baseline: bool = False) -> str:
     """A ``<tr>`` of built cells (class ``baseline`` for the baseline's row)."""
     return f"<tr{' class="baseline"' if baseline else ''}>{''.join(cells)}</tr>"
@@ -97,7 +143,23 @@ def html_table(table_id: str, headers: list[str], rows: list[str], caption: str 
     )
 
 
+def breakable(name: str, run: int = 16) -> str:
+    """A name escaped, with line-break opportunities (``<wbr>``) after each ``_``, ``-`` and ``/``.
+
+    Also after every ``run`` characters without a space or such a mark, so that ``religious_leaders_ipc``
+    (or a long name with no separators) wraps in a narrow column instead of widening the table.
+    """
+    out, since = [], 0
+    for ch in name:
+        out.append(esc(ch))
+        since = 0 if ch.isspace() else since + 1
+        if ch in "_-/" or since >= run:
+            out.append("<wbr>")
+            since = 0
+    return "".join(out)
+
+
 def scenario_header(sc: Scenario, baseline: bool) -> str:
-    """The row header cell of a scenario (tagged when it is the baseline)."""
+    """The row header cell of a scenario (tagged when it is the baseline); long names may wrap at ``_ - /``."""
     tag = ' <span class="tag">(baseline)</span>' if baseline else ""
-    return f'<th scope="row">{esc(sc.name)}{tag}</th>'
+    return f'<th scope="row">{breakable(sc.name)}{tag}</th>'

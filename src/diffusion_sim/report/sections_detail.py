@@ -35,6 +35,7 @@ from diffusion_sim.report.markup import (
 from diffusion_sim.report.summaries import (
     dash_for,
     level_label,
+    unit_cost_breakdown,
 )
 from diffusion_sim.scenario.schema import Scenario
 from diffusion_sim.scenario.yaml_source import to_yaml
@@ -42,7 +43,14 @@ from diffusion_sim.scenario.yaml_source import to_yaml
 if TYPE_CHECKING:
     from diffusion_sim.compare import Comparison
 
-__all__ = ["appendix_section", "channels_section", "costs_section", "equity_section", "outcomes_section"]
+__all__ = [
+    "appendix_section",
+    "channels_section",
+    "costs_section",
+    "equity_section",
+    "format_quantity",
+    "outcomes_section",
+]
 
 
 def equity_section(comp: Comparison) -> str:
@@ -199,8 +207,66 @@ def costs_section(comp: Comparison) -> str:
         "Means over replicates. Units delivered: visits, conversations, people reached, depending on the intervention."
     )
     alt = "Bar chart of programme cost per scenario, stacked by intervention"
-    body = figure_html(fig, alt, caption) + html_table("cost-table", headers, rows, esc(note))
+    body = figure_html(fig, alt, caption) + html_table("cost-table", headers, rows, esc(note)) + _cost_build(comp)
     return f'<section id="costs"><h2>Costs</h2>{body}</section>'
+
+
+def format_quantity(q: float, label: str) -> str:
+    """A number of units with what they count: ``120 leaders trained``; a mean that is not whole keeps one decimal."""
+    if is_missing(q):
+        return f"{DASH} not recorded"
+    if label == "one-off":
+        return "once" if q == 1 else ("not paid (starts after the run)" if q == 0 else f"{q:,.2f} times")
+    text = f"{q:,.0f}" if float(q).is_integer() else f"{q:,.1f}"
+    return f"{text} {label}"
+
+
+def _cost_build(comp: Comparison) -> str:
+    """How each intervention's cost was built: unit cost x quantity = subtotal, per non-zero unit cost."""
+    cur = comp.scenarios[0].costs.currency
+    build = unit_cost_breakdown(comp)
+    scenarios = {sc.name: sc for sc in comp.scenarios}
+    rows = []
+    for (name, label), items in build.groupby(["scenario", "intervention"], sort=False):
+        sc = scenarios[name]
+        base = name == comp.baseline
+        iv = f'<td>{esc(label)} <span class="tag">({esc(items["type"].iloc[0])})</span></td>'
+        for _, r in items.iterrows():
+            derived = " *" if r["derived"] else ""
+            cells = [
+                scenario_header(sc, base),
+                iv,
+                f'<td>{esc(format_money(r["unit_cost"], cur))} {esc(r["unit"])} <span class="raw">{esc(r["field"])}'
+                "</span></td>",
+                cell(format_quantity(r["quantity"], r["quantity_label"]) + derived, "num wrap"),
+                cell(format_money(r["subtotal"], cur)),
+            ]
+            rows.append(table_row(cells, base))
+        total = items["total"].iloc[0]
+        known = items["subtotal"].sum()
+        cells = [
+            f'<th scope="row">{esc(name)} <span class="tag">total</span></th>',
+            iv,
+            "<td>programme + community cost</td>",
+            cell("" if abs(known - total) <= 1e-6 * max(1.0, abs(total)) else "parts not recorded", "num wrap"),
+            cell(format_money(total, cur)),
+        ]
+        rows.append(f'<tr class="total">{"".join(cells)}</tr>')
+    if not rows:
+        return '<h3 id="cost-build">How each cost was built</h3><p class="note">No intervention has a cost.</p>'
+    headers = ["Scenario", "Intervention", "Unit cost (what it scales with)", "Quantity paid for", "Subtotal"]
+    note = (
+        "Every unit cost that is not zero, with the unit it scales with (from the scenario schema) and the quantity it "
+        "was multiplied by, as means over replicates; each intervention's subtotals add up to its programme plus "
+        "community cost. Fixed costs are paid once at the start step; costs per step on every step the intervention "
+        "acts. * worked out from the recorded cost (what is left after the other items, over the unit cost), as the "
+        "model does not record that quantity separately; shown only when it comes out whole in every replicate."
+    )
+    return (
+        '<h3 id="cost-build">How each cost was built</h3>'
+        + html_table("cost-build-table", headers, rows)
+        + f'<p class="note">{esc(note)}</p>'
+    )
 
 
 _OUTCOME_LABELS = {

@@ -11,11 +11,11 @@ from diffusion_sim.report.figures import (
 )
 from diffusion_sim.report.format import (
     DASH,
-    format_change_row,
+    format_change_row_parts,
     format_money,
     format_percent,
     format_pp,
-    format_time_to,
+    format_time_to_parts,
     is_missing,
     money_decimals,
 )
@@ -26,6 +26,7 @@ from diffusion_sim.report.markup import (
     html_table,
     scenario_header,
     table_row,
+    two_line_cell,
 )
 from diffusion_sim.report.summaries import (
     dash_for,
@@ -35,11 +36,12 @@ from diffusion_sim.report.summaries import (
     time_columns,
     time_to_summary,
 )
+from diffusion_sim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from diffusion_sim.compare import Comparison
 
-__all__ = ["curves_section", "header_section", "headline_section"]
+__all__ = ["HEADLINE_COLUMNS", "curves_section", "header_section", "headline_section"]
 
 
 def header_section(comp: Comparison) -> str:
@@ -67,6 +69,7 @@ def header_section(comp: Comparison) -> str:
     dl = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
     toc = [
         ("headline", "Headline results"),
+        ("economics", "Incremental cost-effectiveness"),
         ("curves", "Adoption over time"),
         ("equity", "Equity"),
         ("channels", "Adoption channels"),
@@ -150,8 +153,25 @@ def _precision_text(comp: Comparison) -> str:
     return ""  # not met: the warning says so
 
 
+HEADLINE_COLUMNS = [
+    "Scenario",
+    "Final coverage",
+    "Δ final coverage vs baseline (95% CI)",
+    "Time to {target}",
+    "Total cost",
+    "Extra adopters (95% CI)",
+    "Cost per extra adopter (95% CI)",
+]
+"""The headline table's columns (``{target}``: the marked coverage target, 80% when reported)."""
+
+
 def headline_section(comp: Comparison) -> str:
-    """The headline table: coverage, its change against the baseline, time to targets and costs."""
+    """The headline table (coverage, its change, time to the target, costs) and the other outcomes at a glance.
+
+    The headline keeps to the seven columns a decision needs, so it fits a 1,280 px window; intervals
+    sit on a second line in smaller type. Times to other targets, sustained coverage and the equity gap
+    follow in a second table.
+    """
     o, d, ce = comp.outcomes, comp.differences, comp.cost_effectiveness.set_index("scenario")
     cur = comp.scenarios[0].costs.currency
     diff = d.set_index(["scenario", "outcome"])
@@ -159,17 +179,7 @@ def headline_section(comp: Comparison) -> str:
     target = target_column(tcols)
     winners = first_to_reach(comp, target) if target else []
     summaries = {c: time_to_summary(comp, c) for c in tcols}
-    headers = [
-        "Scenario",
-        "Final coverage",
-        "Δ final coverage vs baseline (95% CI)",
-        *(f"Time to {level_label(c)}" for c in tcols),
-        "Sustained coverage",
-        "Equity gap",
-        "Total cost",
-        "Extra adopters (95% CI)",
-        "Cost per extra adopter (95% CI)",
-    ]
+    headers = [h.format(target=level_label(target)) for h in HEADLINE_COLUMNS if target or "{target}" not in h]
     rows = []
     for k, sc in enumerate(comp.scenarios):
         name = sc.name
@@ -178,26 +188,16 @@ def headline_section(comp: Comparison) -> str:
         if k == 0:
             cells.append(cell("baseline"))
         else:
-            cells.append(cell(format_change_row(diff.loc[(name, "final_coverage")], "share")))
-        for c in tcols:
-            s = summaries[c].loc[name]
-            if not s["computed"]:
-                text = f"{DASH} not computed"
-            else:
-                text = format_time_to(s["mean"], int(s["reached"]), int(s["total"]), sc.schedule.days_per_step)
-            badge = f'<span class="badge">★ first to {level_label(c)}</span>' if c == target and name in winners else ""
-            cells.append(cell(text, "num wrap", badge))
-        sustained = t["sustained_coverage"].mean()
-        text = format_percent(sustained) if not is_missing(sustained) else dash_for("sustained_coverage", sc)
-        cells.append(cell(text, "num wrap"))
-        gap = t["equity_gap"].mean()
-        cells.append(cell(format_pp(gap) if not is_missing(gap) else dash_for("equity_gap", sc)))
+            cells.append(two_line_cell(*format_change_row_parts(diff.loc[(name, "final_coverage")], "share")))
+        if target:
+            badge = f'<span class="badge">★ first to {level_label(target)}</span>' if name in winners else ""
+            cells.append(two_line_cell(*_time_parts(summaries[target].loc[name], sc), "num wrap", badge))
         cells.append(cell(format_money(t["cost"].mean(), cur)))
         if k == 0:
             cells += [cell("baseline"), cell("baseline")]
         else:
-            cells.append(cell(format_change_row(diff.loc[(name, "extra_adopters")], "count")))
-            cells.append(cell(_cost_per_extra(ce.loc[name], cur, len(comp.replicates)), "num wrap"))
+            cells.append(two_line_cell(*format_change_row_parts(diff.loc[(name, "extra_adopters")], "count")))
+            cells.append(two_line_cell(*_cost_per_extra_parts(ce.loc[name], cur, len(comp.replicates)), "num wrap"))
         rows.append(table_row(cells, k == 0))
     if target and winners:
         first = ", ".join(f"<strong>{esc(w)}</strong>" for w in winners)
@@ -211,32 +211,71 @@ def headline_section(comp: Comparison) -> str:
         mark = "No coverage targets were reported (outputs.coverage_targets is empty)."
     notes = (
         f'<p class="note">{mark} Times are the mean over the replicates that reached the target, with how many '
-        "did. Sustained coverage: household coverage at the common reading step (see How to read this). "
-        "Equity gap: coverage of other households minus that of marginalised households, in percentage points "
-        "(positive: marginalised households are left behind). Total cost: programme cost over the run "
-        f"(mean over replicates, {esc(cur)}); community costs are in the Costs section. Cost per extra adopter: "
-        "mean extra cost over mean extra adopters against the baseline, with a 95% paired bootstrap interval.</p>"
+        f"did. Total cost: programme cost over the run (mean over replicates, {esc(cur)}); community costs are in "
+        "the Costs section. Cost per extra adopter: mean extra cost over mean extra adopters against the baseline, "
+        "with a 95% paired bootstrap interval; the next section compares packages with one another. Intervals are "
+        "on the second line of a cell.</p>"
     )
     return (
         '<section id="headline"><h2>Headline results</h2>'
         + html_table("headline-table", [esc(h) for h in headers], rows)
         + notes
+        + _glance_table(comp, [c for c in tcols if c != target], summaries)
         + "</section>"
     )
 
 
-def _cost_per_extra(row: pd.Series, currency: str, n_rep: int) -> str:
-    """Cost per extra adopter with its bootstrap interval, or a dash and the reason it is missing."""
+def _time_parts(s: pd.Series, sc: Scenario) -> tuple[str, str]:
+    """A row of :func:`time_to_summary` as (main, detail)."""
+    if not s["computed"]:
+        return f"{DASH} not computed", ""
+    return format_time_to_parts(s["mean"], int(s["reached"]), int(s["total"]), sc.schedule.days_per_step)
+
+
+def _glance_table(comp: Comparison, tcols: list[str], summaries: dict[str, pd.DataFrame]) -> str:
+    """Other outcomes at a glance: times to the other targets, sustained coverage and the equity gap."""
+    o = comp.outcomes
+    rows = []
+    for k, sc in enumerate(comp.scenarios):
+        t = o.loc[o["scenario"] == sc.name]
+        cells = [scenario_header(sc, k == 0)]
+        cells += [two_line_cell(*_time_parts(summaries[c].loc[sc.name], sc), "num wrap") for c in tcols]
+        sustained = t["sustained_coverage"].mean()
+        text = format_percent(sustained) if not is_missing(sustained) else f"{DASH} ({comp.clock.reason})"
+        cells.append(cell(text, "num wrap"))
+        gap = t["equity_gap"].mean()
+        cells.append(cell(format_pp(gap) if not is_missing(gap) else dash_for("equity_gap", sc), "num wrap"))
+        rows.append(table_row(cells, k == 0))
+    k = comp.clock.step
+    days = comp.scenarios[0].schedule.days_per_step
+    read = f" (step {k:,}, day {k * days:,.0f})" if k is not None else ""
+    headers = ["Scenario", *(f"Time to {level_label(c)}" for c in tcols)]
+    headers += [f"Sustained coverage{read}", "Equity gap"]
+    note = (
+        "Means over replicates. Sustained coverage: household coverage at one common step for every scenario, "
+        "<em>outputs.sustain_steps</em> after the last intervention of any scenario ended. Equity gap: coverage of "
+        "other households minus that of marginalised households, in percentage points (positive: marginalised "
+        "households are left behind). Every outcome with its interval is in the All outcomes table."
+    )
+    return (
+        '<h3 id="glance">Other outcomes at a glance</h3>'
+        + html_table("glance-table", [esc(h) for h in headers], rows)
+        + f'<p class="note">{note}</p>'
+    )
+
+
+def _cost_per_extra_parts(row: pd.Series, currency: str, n_rep: int) -> tuple[str, str]:
+    """Cost per extra adopter and its bootstrap interval as (main, detail), or a dash and why it is missing."""
     ratio = row["cost_per_extra_adopter"]
     if is_missing(ratio):
-        return f"{DASH} (no extra adopters)" if not row["extra_adopters"] > 0 else DASH
+        return (DASH, "(no extra adopters)") if not row["extra_adopters"] > 0 else (DASH, "")
     main = format_money(ratio, currency)
     if n_rep < 2:
-        return f"{main} (one replicate: no interval)"
+        return main, "(one replicate: no interval)"
     if is_missing(row["ce_low"]) or is_missing(row["ce_high"]):
-        return f"{main} (no interval: extra adopters too uncertain)"
+        return main, "(no interval: extra adopters too uncertain)"
     d = money_decimals(ratio)
-    return f"{main} [{format_money(row['ce_low'], None, d)}, {format_money(row['ce_high'], None, d)}]"
+    return main, f"[{format_money(row['ce_low'], None, d)}, {format_money(row['ce_high'], None, d)}]"
 
 
 def curves_section(comp: Comparison) -> str:

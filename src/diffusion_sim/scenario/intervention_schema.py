@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from diffusion_sim.scenario.fields import Money, Probability, Rate, Strict
+from diffusion_sim.scenario.fields import Money, Probability, Rate, Strict, unit_cost
 
 __all__ = [
     "INTERVENTION_TYPES",
@@ -45,7 +45,7 @@ class _Intervention(Strict):
     end: int | None = Field(
         None, ge=1, le=100_000, description="Last step on which it acts (empty: to the end of the run)."
     )
-    fixed_cost: Money = Field(0.0, description="One-off cost at the start step (set-up, materials).")
+    fixed_cost: Money = unit_cost("fixed (one-off)", "One-off cost at the start step (set-up, materials).")
 
     @model_validator(mode="after")
     def _window(self):
@@ -81,8 +81,8 @@ class LeaderTraining(_Intervention):
         description="Conversations per step each trained leader holds with non-adopters among its ties.",
     )
     conversion: Probability = Field(0.1, description="Chance that a conversation converts the household.")
-    cost_per_leader: Money = Field(0.0, description="Cost of training one leader (at the start step).")
-    cost_per_conversation: Money = Field(0.0, description="Cost of one conversation.")
+    cost_per_leader: Money = unit_cost("per leader trained", "Cost of training one leader (at the start step).")
+    cost_per_conversation: Money = unit_cost("per conversation", "Cost of one conversation.")
 
 
 class HomeVisits(_Intervention):
@@ -99,7 +99,7 @@ class HomeVisits(_Intervention):
         "random", description="Whom to visit first: at random, or marginalised households first."
     )
     conversion: Probability = Field(0.2, description="Chance that a visit converts the household.")
-    cost_per_visit: Money = Field(0.0, description="Cost of one visit.")
+    cost_per_visit: Money = unit_cost("per visit", "Cost of one visit.")
 
 
 class MediaCampaign(_Intervention):
@@ -111,7 +111,7 @@ class MediaCampaign(_Intervention):
     marginalised_reach_factor: Probability = Field(
         1.0, description="Marginalised households are reached with reach x this."
     )
-    cost_per_step: Money = Field(0.0, description="Cost of one step of campaign.")
+    cost_per_step: Money = unit_cost("per step", "Cost of one step of campaign.")
 
 
 class FeedbackMechanism(_Intervention):
@@ -126,8 +126,8 @@ class FeedbackMechanism(_Intervention):
     scepticism_reduction: Probability = Field(
         0.5, description="Share of a reached sceptic's threshold increase that is removed."
     )
-    cost_per_step: Money = Field(0.0, description="Running cost per step.")
-    cost_per_person_reached: Money = Field(0.0, description="Cost per agent reached (at the start step).")
+    cost_per_step: Money = unit_cost("per step", "Running cost per step.")
+    cost_per_person_reached: Money = unit_cost("per person reached", "Cost per agent reached (at the start step).")
 
 
 class CommunityDialogue(_Intervention):
@@ -140,7 +140,7 @@ class CommunityDialogue(_Intervention):
         None, description="Attendance of marginalised households (empty: same as attendance)."
     )
     exposure_boost: Probability = Field(0.2, description="Added to attendees' exposure share on the meeting step.")
-    cost_per_meeting: Money = Field(0.0, description="Cost of one meeting in one village.")
+    cost_per_meeting: Money = unit_cost("per village per meeting", "Cost of one meeting in one village.")
 
 
 class YouthVolunteers(_Intervention):
@@ -155,7 +155,7 @@ class YouthVolunteers(_Intervention):
         2, ge=0, le=10_000, description="Contacts each volunteer talks to per step, among its non-adopter ties."
     )
     conversion: Probability = Field(0.1, description="Chance that a talk converts the contact.")
-    cost_per_volunteer_step: Money = Field(0.0, description="Stipend of one volunteer for one step.")
+    cost_per_volunteer_step: Money = unit_cost("per volunteer per step", "Stipend of one volunteer for one step.")
 
 
 class CommunityDistribution(_Intervention):
@@ -176,7 +176,9 @@ class CommunityDistribution(_Intervention):
     )
     priority: Priority = Field("random", description="Whom distributors reach first.")
     conversion: Probability = Field(0.3, description="Chance that a distribution visit converts the household.")
-    cost_per_household: Money = Field(0.0, description="Cost of reaching one household.")
+    cost_per_household: Money = unit_cost(
+        "per household reached", "Cost of reaching one household (programme and community shares together)."
+    )
     community_share: Probability = Field(
         0.5, description="Share of the cost the community bears (the rest is the programme's)."
     )
@@ -189,7 +191,7 @@ class PeerMonitoring(_Intervention):
     abandonment_reduction: Probability = Field(
         0.5, description="Adopters with at least one adopted contact abandon at (1 - this) times the rate."
     )
-    cost_per_step: Money = Field(0.0, description="Running cost per step.")
+    cost_per_step: Money = unit_cost("per step", "Running cost per step.")
 
 
 class Seeding(_Intervention):
@@ -206,7 +208,7 @@ class Seeding(_Intervention):
     )
     count: int | None = Field(None, ge=0, le=10_000_000, description="Number of seeds (empty: budget / cost_per_seed).")
     budget: Money | None = Field(None, description="Money for seeding (used when count is empty).")
-    cost_per_seed: Money = Field(0.0, description="Cost of seeding one agent.")
+    cost_per_seed: Money = unit_cost("per seed", "Cost of seeding one agent.")
 
     @model_validator(mode="after")
     def _size(self):
