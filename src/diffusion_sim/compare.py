@@ -440,25 +440,33 @@ class StepsWriter:
     indices in every row group, so runs with different groups share one schema.
     """
 
+    REPLICATES_PER_GROUP = 4
+    """Replicates converted and written at a time (a Parquet row group each): bounds the memory used."""
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._writer = None
 
     def add(self, scenario: str, result: RunResult) -> None:
-        """Append one result's per-step counts (villages included)."""
+        """Append one result's per-step counts (villages included), a few replicates at a time."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        frame = result.counts.to_frame()
-        frame.insert(0, "scenario", pd.Categorical([scenario] * len(frame)))
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        counts = result.counts
+        R = len(counts.replicates)
         text = pa.dictionary(pa.int32(), pa.string())
-        table = pa.table(
-            [c.cast(text) if pa.types.is_dictionary(c.type) else c for c in table.columns], names=table.column_names
-        )
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, table.schema)
-        self._writer.write_table(table)
+        for start in range(0, R, self.REPLICATES_PER_GROUP):
+            frame = counts.replicate_block(start, min(R, start + self.REPLICATES_PER_GROUP)).to_frame()
+            frame.insert(0, "scenario", pd.Categorical([scenario] * len(frame)))
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            del frame
+            table = pa.table(
+                [c.cast(text) if pa.types.is_dictionary(c.type) else c for c in table.columns],
+                names=table.column_names,
+            )
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.path, table.schema)
+            self._writer.write_table(table)
 
     def close(self) -> None:
         """Finish the file (an empty comparison writes none)."""

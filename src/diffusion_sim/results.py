@@ -319,6 +319,23 @@ class StepCounts:
             abandoned=self.abandoned[:, :, keep],
         )
 
+    def replicate_block(self, start: int, stop: int) -> StepCounts:
+        """The counts of replicate columns ``start:stop`` only (views, no copies)."""
+        k = slice(start, stop)
+        return replace(
+            self,
+            replicates=self.replicates[k],
+            adopters=self.adopters[..., k],
+            people_adopters=self.people_adopters[..., k],
+            ever_adopted=self.ever_adopted[..., k],
+            new=self.new[..., k],
+            abandoned=self.abandoned[..., k],
+            by_channel=self.by_channel[..., k],
+            cost=self.cost[..., k],
+            community_cost=self.community_cost[..., k],
+            delivered=self.delivered[..., k],
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """The tidy per-step frame (columns and order in this module's docstring)."""
         T, G, R = self.adopters.shape
