@@ -205,7 +205,7 @@ def test_headline_has_exactly_the_columns_a_decision_needs(page):
     header, *_ = tables(page)["headline-table"]
     assert header == [
         "Scenario",
-        "Final coverage",
+        "Final coverage (households)",
         "Δ final coverage vs baseline (95% CI)",
         "Time to 80%",
         "Total cost",
@@ -225,7 +225,7 @@ def test_headline_numbers_match_the_comparison(comp, page):
     cur = comp.scenarios[0].costs.currency
     for k, sc in enumerate(comp.scenarios):
         row, t = table[sc.name], o[o["scenario"] == sc.name]
-        assert row["Final coverage"] == format_percent(t["final_coverage"].mean())
+        assert row["Final coverage (households)"] == format_percent(t["final_coverage"].mean())
         assert row["Total cost"] == format_money(t["cost"].mean(), cur)
         reached = t["time_to_0.8"].dropna()
         expected = format_time_to_parts(

@@ -253,7 +253,7 @@ def channel_figure(comp: Comparison) -> Figure:
     ax.set_xlim(0, max(1.0, left.max()) * 1.12)
     ax.grid(axis="x", alpha=0.3)
     if len(table.columns):
-        fig.legend(loc="outside lower center", ncol=min(5, len(table.columns)), frameon=False, fontsize=9)
+        fig.legend(loc="outside lower center", ncol=min(3, len(table.columns)), frameon=False, fontsize=9)
     ax.set_title("Adoptions by channel", fontsize=11)
     return fig
 

@@ -155,7 +155,7 @@ def _precision_text(comp: Comparison) -> str:
 
 HEADLINE_COLUMNS = [
     "Scenario",
-    "Final coverage",
+    "Final coverage (households)",
     "Δ final coverage vs baseline (95% CI)",
     "Time to {target}",
     "Total cost",
@@ -282,7 +282,7 @@ def curves_section(comp: Comparison) -> str:
     """Coverage over time, mean and 95% band per scenario."""
     fig = adoption_curves_figure(comp)
     caption = (
-        "Coverage of all agents over time. Line: mean over replicates; shaded band: 5th to 95th percentile over "
+        "Coverage of households over time. Line: mean over replicates; shaded band: 5th to 95th percentile over "
         "replicates (where 90% of runs fall). Dotted lines: coverage targets."
     )
     alt = "Line chart of coverage over time for " + ", ".join(comp.names)
