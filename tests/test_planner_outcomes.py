@@ -280,3 +280,43 @@ def test_precision_adds_replicates_until_every_interval_is_narrow_enough():
     # the batches give the numbers one block of the same replicates gives
     block = compare(scenarios, replicates=len(tight.replicates))
     pd.testing.assert_frame_equal(tight.outcomes, block.outcomes)
+
+
+# ---------------------------------------------------------------- the command line
+
+SMALL = ["--set", "community.households=600", "--set", "community.villages=3", "--steps", "30", "--no-progress"]
+
+
+def test_compare_refuses_unpaired_files_before_running_and_writes_nothing(tmp_path, capsys):
+    from diffusion_sim.cli import main
+
+    out = tmp_path / "out"
+    args = ["compare", "scenarios/baseline.yaml", "scenarios/home_visits_feedback.yaml", "--out", str(out), *SMALL]
+    assert main([*args, "--set", "2:community.households=900"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "not paired" in err and "community.households (600 vs 900)" in err
+    assert "scenarios/home_visits_feedback.yaml" in err and not out.exists()
+    assert main([*args, "--set", "5:community.households=900"]) == 2
+    assert "names scenario 5, but 2 files were given" in capsys.readouterr().err
+
+
+def test_compare_overrides_one_file_and_reports_precision(tmp_path, capsys):
+    import pandas as pd
+
+    from diffusion_sim.cli import main
+
+    out = tmp_path / "out"
+    files = ["scenarios/baseline.yaml", "scenarios/home_visits_feedback.yaml", "scenarios/home_visits_feedback.yaml"]
+    args = ["compare", *files, "--out", str(out), "--replicates", "4", "--precision", "40", *SMALL[:4]]
+    assert main([*args, "--set", "3:interventions.0.conversion=0.6"]) == 0
+    text = capsys.readouterr()
+    assert "precision met: every 95% interval of final_coverage is within +-" in text.out
+    assert "warning: only 4 replicates" in text.err
+    o = pd.read_csv(out / "outcomes.csv")
+    assert list(dict.fromkeys(o["scenario"])) == ["baseline", "home_visits_feedback", "home_visits_feedback (2)"]
+    mean = o.groupby("scenario")["final_coverage"].mean()
+    assert mean["home_visits_feedback (2)"] > mean["home_visits_feedback"]  # the override reached file 3 only
+    assert (o["read_step"] == 82).all() and (o["read_day"] == 574).all() and (o["final_day"] == 728).all()
+    steps = pd.read_parquet(out / "steps.parquet")
+    villages = steps[steps["group"].astype(str).str.startswith("village=")]
+    assert set(villages["scenario"].astype(str)) == set(o["scenario"])  # the streamed counts keep the villages
