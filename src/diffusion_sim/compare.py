@@ -229,7 +229,8 @@ def write_comparison(comp: Comparison, out_dir: str | Path) -> Path:
     """Write a comparison's report, tables (CSV and Parquet) and scenario files: all or nothing."""
     import json
 
-    from diffusion_sim.runner import write_folder, write_frame
+    from diffusion_sim.atomic import atomic_folder
+    from diffusion_sim.runner import write_frame
     from diffusion_sim.scenario.yaml_source import to_yaml
 
     def fill(tmp: Path) -> None:
@@ -257,7 +258,9 @@ def write_comparison(comp: Comparison, out_dir: str | Path) -> Path:
 
         write_report(comp, tmp)
 
-    return write_folder(out_dir, fill, COMPARE_FILES)
+    with atomic_folder(out_dir, command="compare", managed=COMPARE_FILES) as tmp:
+        fill(tmp)
+    return Path(out_dir)
 
 
 def _slug(name: str) -> str:
