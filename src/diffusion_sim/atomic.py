@@ -164,7 +164,7 @@ def _reason(err: OSError) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _write_error(err: OSError, out: Path, option: str) -> UserError:
+def _write_error(err: OSError, out: str, option: str) -> UserError:
     """One clear message for an ``OSError`` while writing ``out``."""
     reason = _reason(err)
     hint = {
@@ -174,7 +174,7 @@ def _write_error(err: OSError, out: Path, option: str) -> UserError:
         errno.EACCES: "; choose a folder you may write to",
         errno.EPERM: "; choose a folder you may write to",
     }.get(err.errno or 0, "")
-    return UserError(f"cannot write here ({reason}){hint}", source=str(out), field=option)
+    return UserError(f"cannot write here ({reason}){hint}", source=out, field=option)
 
 
 # ----------------------------------------------------------------------- whose folder
@@ -204,17 +204,17 @@ def _owner(out: Path, entries: set[str]) -> str | None:
 
 def check_output_path(out: str | os.PathLike[str], option: str = "--out") -> Path:
     """Check that ``out`` can be created: no file in the way, and a writable folder above it."""
-    path = output_path(out, option)
+    path, shown = output_path(out, option), os.fspath(out)
     above = path.parent
     while not above.exists():
         if above.is_symlink():  # a dangling link
-            raise UserError(f"{str(above)!r} is a broken link", source=str(path), field=option)
+            raise UserError(f"{str(above)!r} is a broken link", source=shown, field=option)
         above = above.parent
     if not above.is_dir():
-        raise UserError(f"{str(above)!r} is a file, not a folder", source=str(path), field=option)
+        raise UserError(f"{str(above)!r} is a file, not a folder", source=shown, field=option)
     if not os.access(above, os.W_OK | os.X_OK):
         reason = "read-only file system" if _read_only(above) else "no permission to write there"
-        raise UserError(f"cannot write in {str(above)!r} ({reason})", source=str(path), field=option)
+        raise UserError(f"cannot write in {str(above)!r} ({reason})", source=shown, field=option)
     return path
 
 
@@ -234,35 +234,35 @@ def check_output_folder(
     an empty folder, or hold output of the same ``command``. Anything else is refused:
     :class:`UserError` naming the folder and, where known, the command that wrote it.
     """
-    path = check_output_path(out, option)
+    path, shown = check_output_path(out, option), os.fspath(out)
     if path.exists() and not path.is_dir():
-        raise UserError("exists and is not a folder; expected a folder name", source=str(path), field=option)
+        raise UserError("exists and is not a folder; expected a folder name", source=shown, field=option)
     if not path.exists():
         return path
     try:
         entries = {e.name for e in os.scandir(path)}
     except OSError as err:
-        raise _write_error(err, path, option) from None
+        raise _write_error(err, shown, option) from None
     entries.discard(MARKER)
     if not entries:
         return path
     marker = _read_marker(path)
     owner = _owner(path, entries)
-    elsewhere = f"choose another folder (e.g. {str(path) + '-' + command!r})"
+    elsewhere = f"choose another folder (e.g. {shown.rstrip('/' + os.sep) + '-' + command!r})"
     if owner is not None and owner != command:
         raise UserError(
             f"holds the output of 'diffusion-sim {owner}'; {command} writes only into a new or empty folder or "
             f"one of its own earlier outputs: {elsewhere}",
-            source=str(path),
+            source=shown,
             field=option,
         )
     ours = set(managed) | set(COMMAND_FILES.get(command, ())) | set((marker or {}).get("files", []))
     unknown = sorted(entries - ours)
     if owner is None or unknown:
-        shown = ", ".join(unknown[:3] or sorted(entries)[:3]) + (", ..." if len(unknown or entries) > 3 else "")
+        listed = ", ".join(unknown[:3] or sorted(entries)[:3]) + (", ..." if len(unknown or entries) > 3 else "")
         raise UserError(
-            f"holds files diffusion-sim did not write ({shown}); they are never replaced or removed: {elsewhere}",
-            source=str(path),
+            f"holds files diffusion-sim did not write ({listed}); they are never replaced or removed: {elsewhere}",
+            source=shown,
             field=option,
         )
     return path
@@ -349,14 +349,14 @@ def atomic_folder(
             tmp = path.parent / temp_name(path.name)
             tmp.mkdir(mode=0o700)
         except OSError as err:
-            raise _write_error(err, path, option) from None
+            raise _write_error(err, os.fspath(out), option) from None
         try:
             yield tmp
             interrupts.check()  # an interrupt while writing: nothing is moved into place
             _commit_folder(tmp, path, command, managed)
             created = []
         except OSError as err:
-            raise _write_error(err, path, option) from None
+            raise _write_error(err, os.fspath(out), option) from None
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -387,7 +387,7 @@ def atomic_file(out: str | os.PathLike[str], *, option: str = "--out") -> Iterat
             os.replace(tmp, path)
             tmp = None
         except OSError as err:
-            raise _write_error(err, path, option) from None
+            raise _write_error(err, text, option) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

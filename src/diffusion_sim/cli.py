@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -99,11 +100,21 @@ def _file_name(text: str) -> str:
     return text
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``error:`` line naming the option, like every other error."""
+
+    def error(self, message: str):
+        """Print ``error: OPTION: PROBLEM (see '... --help')`` and exit with status 2."""
+        option = re.match(r"argument (\S+?): (.*)", message, re.S)
+        text = f"{option[1]}: {option[2]}" if option else message
+        self.exit(2, f"error: {text} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from diffusion_sim import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="diffusion-sim",
         description="Simulate how a behaviour spreads through a community network, and what interventions do to it.",
         epilog="Run 'diffusion-sim COMMAND --help' for a command's options and examples.",
