@@ -164,7 +164,7 @@ def _reason(err: OSError) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _write_error(err: OSError, out: str, option: str) -> UserError:
+def _write_error(err: OSError, out: str, option: str | None) -> UserError:
     """One clear message for an ``OSError`` while writing ``out``."""
     reason = _reason(err)
     hint = {
@@ -364,31 +364,37 @@ def atomic_folder(
 
 
 @contextlib.contextmanager
-def atomic_file(out: str | os.PathLike[str], *, option: str = "--out") -> Iterator[Path]:
+def atomic_file(out: str | os.PathLike[str], *, option: str | None = "--out", parents: bool = False) -> Iterator[Path]:
     """Write one file atomically: yields a temporary path beside ``out``, renamed to ``out`` on success.
 
-    An existing file is replaced; an existing folder is refused. The parent folder must exist. Errors
-    and left-overs as for :func:`atomic_folder`.
+    An existing file is replaced; an existing folder is refused. The parent folder must exist, unless
+    ``parents`` (then missing folders are created, and removed again if the write fails). Errors and
+    left-overs as for :func:`atomic_folder`; ``option`` names the option that gave ``out`` (None: none).
     """
     text = os.fspath(out)
     if not text.strip():
         raise UserError(f"expected a file name, got {text!r}", source=option)
     path = Path(os.path.abspath(os.path.expanduser(text)))
-    if not path.parent.is_dir():
-        raise UserError(f"folder {str(path.parent)!r} does not exist", source=option)
+    if not parents and not path.parent.is_dir():
+        raise UserError(f"folder {str(path.parent)!r} does not exist", source=option or text)
     if path.is_dir():
-        raise UserError(f"{str(path)!r} is a folder; expected a file name", source=option)
-    remove_leftovers(path.parent, path.name)
-    tmp: Path | None = path.parent / temp_name(path.name)
+        raise UserError(f"{str(path)!r} is a folder; expected a file name", source=option or text)
+    created: list[Path] = []
+    tmp: Path | None = None
     try:
         try:
+            created = _make_parents(path.parent) if parents else []
+            remove_leftovers(path.parent, path.name)
+            tmp = path.parent / temp_name(path.name)
             yield tmp
             interrupts.check()
             os.replace(tmp, path)
             tmp = None
+            created = []
         except OSError as err:
             raise _write_error(err, text, option) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+        _remove_created(created)
