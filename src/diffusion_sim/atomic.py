@@ -202,6 +202,11 @@ def _owner(out: Path, entries: set[str]) -> str | None:
     return None
 
 
+def _names(command: str, managed: Iterable[str]) -> set[str]:
+    """Every entry ``command`` may write into its output folder."""
+    return set(managed) | set(COMMAND_FILES.get(command, ()))
+
+
 def check_output_path(out: str | os.PathLike[str], option: str = "--out") -> Path:
     """Check that ``out`` can be created: no file in the way, and a writable folder above it."""
     path, shown = output_path(out, option), os.fspath(out)
@@ -246,7 +251,6 @@ def check_output_folder(
     entries.discard(MARKER)
     if not entries:
         return path
-    marker = _read_marker(path)
     owner = _owner(path, entries)
     elsewhere = f"choose another folder (e.g. {shown.rstrip('/' + os.sep) + '-' + command!r})"
     if owner is not None and owner != command:
@@ -256,8 +260,7 @@ def check_output_folder(
             source=shown,
             field=option,
         )
-    ours = set(managed) | set(COMMAND_FILES.get(command, ())) | set((marker or {}).get("files", []))
-    unknown = sorted(entries - ours)
+    unknown = sorted(entries - _names(command, managed))
     if owner is None or unknown:
         listed = ", ".join(unknown[:3] or sorted(entries)[:3]) + (", ..." if len(unknown or entries) > 3 else "")
         raise UserError(
@@ -302,14 +305,15 @@ def _commit_folder(tmp: Path, out: Path, command: str, managed: Iterable[str]) -
         tmp.chmod(0o777 & ~umask)  # mkdtemp-like privacy is not wanted for the output itself
         os.replace(tmp, out)
         return
-    old = _read_marker(out) or {}
+    names = _names(command, managed)
+    old = _read_marker(out)
+    earlier = names if old is None else names & {str(f) for f in old.get("files", [])}  # unmarked: older version
     for f in [*written, MARKER]:
         target = out / f
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         os.replace(tmp / f, target)
-    stale = (set(managed) | set(COMMAND_FILES.get(command, ())) | set(old.get("files", []))) - set(written)
-    for f in sorted(stale):  # this command's output of an earlier run that this run did not write
+    for f in sorted(earlier - set(written)):  # this command's output of an earlier run that this run did not write
         target = out / f
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
