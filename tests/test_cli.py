@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from diffusion_sim.atomic import MARKER
 from diffusion_sim.cli import main
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.runner import OUTPUT_FILES
@@ -23,7 +24,7 @@ SMALL = ["--set", "community.households=300", "--set", "community.villages=2", "
 def test_run_writes_every_output_and_matches_the_model(tmp_path, capsys):
     out = tmp_path / "res"
     assert main(["run", "--seed", "4", "--out", str(out), *SMALL]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUT_FILES, MARKER])  # MARKER: written by "run"
     steps = pd.read_parquet(out / "steps.parquet")
     agents = pd.read_parquet(out / "agents.parquet")
     as_text = {"group": str, "metric": str}

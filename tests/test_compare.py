@@ -79,6 +79,7 @@ def test_repeated_names_are_made_unique():
 
 
 def test_compare_command_writes_report_and_tables(tmp_path, capsys):
+    from diffusion_sim.atomic import MARKER
     from diffusion_sim.cli import main
     from diffusion_sim.compare import COMPARE_FILES
 
@@ -88,7 +89,7 @@ def test_compare_command_writes_report_and_tables(tmp_path, capsys):
     other.write_text("extends: base.yaml\nname: visits\ninterventions:\n  - {type: home_visits, cost_per_visit: 1.5}\n")
     out = tmp_path / "out"
     assert main(["compare", str(base), str(other), "--replicates", "3", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(COMPARE_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*COMPARE_FILES, MARKER])  # MARKER: written by "compare"
     assert sorted(p.name for p in (out / "scenarios").iterdir()) == ["00-base.yaml", "01-visits.yaml"]
     table = pd.read_csv(out / "outcomes.csv")
     assert sorted(table["scenario"].unique()) == ["base", "visits"] and len(table) == 6

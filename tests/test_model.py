@@ -207,13 +207,12 @@ def test_coverage_by_role_and_kind_add_up_at_every_step(small_scenario):
 
 
 def test_a_run_too_big_for_memory_is_refused_with_a_clear_message(monkeypatch, tmp_path, capsys):
-    import diffusion_sim.model as model_module
+    import diffusion_sim.resources as resources
     from diffusion_sim.cli import main
 
-    pages = {"SC_PHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}  # pretend the machine has 4 MB
-    monkeypatch.setattr(model_module.os, "sysconf", lambda name: pages[name])
+    monkeypatch.setattr(resources, "memory_limits", lambda: [("test limit", 4_000_000)])  # pretend 4 MB are left
     out = tmp_path / "out"
     assert main(["run", "--set", "community.households=2000", "--replicates", "50", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "replicates" in err and "GB of memory" in err and "fewer replicates" in err
+    assert "replicates" in err and "MB of memory" in err and "fewer replicates" in err and "(4 MB: test limit)" in err
     assert not out.exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from diffusion_sim.community import build_community
@@ -39,6 +39,7 @@ communities = st.fixed_dictionaries(
 @settings(max_examples=60, deadline=None)
 @given(params=communities, seed=st.integers(0, 2**32))
 def test_builder_invariants(params, seed):
+    assume(params["community.households"] >= params["community.villages"])  # validation refuses fewer
     sc = apply_overrides(Scenario(), params)
     c = build_community(sc, seed)
     pop, net = c.population, c.network

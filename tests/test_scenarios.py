@@ -23,7 +23,8 @@ def test_default_yaml_is_the_built_in_scenario():
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
 def test_scenario_file_validates_and_runs(path):
     sc = load_scenario(path)
-    small = apply_overrides(sc, {"community.households": min(sc.community.households, 500), "schedule.steps": 5})
+    steps = max([5, *(iv.start for iv in sc.interventions)])  # every intervention acts (validation demands it)
+    small = apply_overrides(sc, {"community.households": min(sc.community.households, 500), "schedule.steps": steps})
     result = DiffusionModel(small, seed=0, create_agents=False).run()
     assert result.series("coverage").between(0, 1).all()
 

@@ -1,5 +1,10 @@
-"""diffusion-sim: agent-based simulation of how behaviours spread through community networks."""
+"""diffusion-sim: agent-based simulation of how behaviours spread through community networks.
 
+The names below are imported on first use, so that ``diffusion-sim`` (whose module lives in this
+package) starts handling Ctrl-C and bad arguments before numpy, numba and Mesa are loaded.
+"""
+
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -7,10 +12,15 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from diffusion_sim.community import Community, build_community
-from diffusion_sim.model import DiffusionModel
-from diffusion_sim.results import RunResult
-from diffusion_sim.scenario import Scenario, apply_overrides, load_scenario
+_EXPORTS = {
+    "Community": "diffusion_sim.community",
+    "DiffusionModel": "diffusion_sim.model",
+    "RunResult": "diffusion_sim.results",
+    "Scenario": "diffusion_sim.scenario",
+    "apply_overrides": "diffusion_sim.scenario",
+    "build_community": "diffusion_sim.community",
+    "load_scenario": "diffusion_sim.scenario",
+}
 
 __all__ = [
     "Community",
@@ -22,3 +32,17 @@ __all__ = [
     "build_community",
     "load_scenario",
 ]
+
+
+def __getattr__(name: str):
+    """Import an exported name on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'diffusion_sim' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

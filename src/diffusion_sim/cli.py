@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -91,11 +92,45 @@ def _positive_int(text: str) -> int:
     return v
 
 
+SEED_LIMIT = 2**63
+"""Seeds are 0 <= seed < 2**63: outputs store the seed as a 64-bit signed integer, and the random streams
+mix it as a 64-bit word (larger seeds would repeat smaller ones)."""
+
+
+def _seed(text: str) -> int:
+    v = _non_negative_int(text)
+    if v >= SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 2**63 - 1 = {SEED_LIMIT - 1}, got {v}")
+    return v
+
+
+def _folder_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder name, got {text!r}")
+    return text
+
+
+def _file_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``error:`` line naming the option, like every other error."""
+
+    def error(self, message: str):
+        """Print ``error: OPTION: PROBLEM (see '... --help')`` and exit with status 2."""
+        option = re.match(r"argument (\S+?): (.*)", message, re.S)
+        text = f"{option[1]}: {option[2]}" if option else message
+        self.exit(2, f"error: {text} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from diffusion_sim import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="diffusion-sim",
         description="Simulate how a behaviour spreads through a community network, and what interventions do to it.",
         epilog="Run 'diffusion-sim COMMAND --help' for a command's options and examples.",
@@ -114,14 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
         RUN_EPILOG,
     )
     p.add_argument("scenario", nargs="?", help="scenario YAML file (default: the built-in default community)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="master seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="master seed, 0 <= SEED < 2**63 (default 0)")
     p.add_argument(
         "--steps", type=_non_negative_int, default=None, help="number of steps (default: the scenario's schedule.steps)"
     )
     p.add_argument(
         "--replicates", type=_positive_int, default=1, help="replicates run side by side on streams 0..R-1 (default 1)"
     )
-    p.add_argument("--out", default="results/default", help="output folder (default results/default)")
+    p.add_argument(
+        "--out",
+        type=_folder_name,
+        default="results/default",
+        help="output folder: new, empty, or an earlier run's (default results/default)",
+    )
     _add_set_option(p, "override a parameter by dotted path, e.g. --set community.households=100000 (repeatable)")
     p.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -142,11 +182,16 @@ def _add_compare(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario YAML files, the baseline first")
     p.add_argument("--replicates", type=_positive_int, default=20, help="replicates per scenario (default 20)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="master seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="master seed, 0 <= SEED < 2**63 (default 0)")
     p.add_argument(
         "--steps", type=_non_negative_int, default=None, help="steps for every scenario (default: each file's)"
     )
-    p.add_argument("--out", default="results/compare", help="output folder (default results/compare)")
+    p.add_argument(
+        "--out",
+        type=_folder_name,
+        default="results/compare",
+        help="output folder: new, empty, or an earlier comparison's (default results/compare)",
+    )
     _add_set_option(
         p,
         "override a parameter by dotted path in every scenario, or with an N: prefix only in the N-th file "
@@ -210,7 +255,9 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
         "Print the JSON Schema of scenario files, or write it to a file.",
         SCHEMA_EPILOG,
     )
-    p.add_argument("--out", default=None, metavar="FILE", help="write the schema to FILE instead of printing it")
+    p.add_argument(
+        "--out", type=_file_name, default=None, metavar="FILE", help="write the schema to FILE instead of printing it"
+    )
 
 
 def _fmt_pct(v: float) -> str:
@@ -239,8 +286,11 @@ def _fmt_reached(times, days: float) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``diffusion-sim run``."""
+    from diffusion_sim.atomic import check_output_folder
+    from diffusion_sim.interrupts import deferred_interrupts
     from diffusion_sim.metrics import summary, time_to_coverage
-    from diffusion_sim.runner import run, write_result
+    from diffusion_sim.resources import check_scenario_memory
+    from diffusion_sim.runner import OUTPUT_FILES, run, write_result
     from diffusion_sim.scenario import Scenario, apply_overrides, load_scenario
 
     scenario = load_scenario(args.scenario) if args.scenario else Scenario()
@@ -248,10 +298,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario = apply_overrides(scenario, args.overrides)
     if args.steps is not None:
         scenario = apply_overrides(scenario, {"schedule.steps": args.steps}, source="--steps")
+    # everything that can be checked before running is checked before running
+    check_output_folder(args.out, command="run", managed=OUTPUT_FILES)
+    check_scenario_memory(scenario, args.replicates, source=args.scenario or "built-in scenario")
     t0 = time.perf_counter()
-    result = run(scenario, args.seed, replicates=range(args.replicates))
-    elapsed = time.perf_counter() - t0
-    files = write_result(result, args.out, figure=not args.no_figure)
+    with deferred_interrupts():  # Ctrl-C stops between steps, never inside compiled code
+        result = run(scenario, args.seed, replicates=range(args.replicates))
+        elapsed = time.perf_counter() - t0
+        files = write_result(result, args.out, figure=not args.no_figure)
     if args.quiet:
         return 0
     s = summary(result)
@@ -308,26 +362,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if bad else 0
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it."""
-    import os
-    import tempfile
-
-    folder = path.parent
-    if not folder.is_dir():
-        raise UserError(f"folder {str(folder)!r} does not exist", source="--out")
-    if path.is_dir():
-        raise UserError(f"{str(path)!r} is a folder; expected a file name", source="--out")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cmd_schema(args: argparse.Namespace) -> int:
     """``diffusion-sim schema``: the scenario JSON Schema on stdout or in ``--out``."""
     import json
@@ -338,10 +372,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
         return 0
-    try:
-        _write_atomically(Path(args.out), text)
-    except OSError as err:
-        raise UserError(f"cannot write {args.out!r} ({err.strerror or err})", source="--out") from None
+    from diffusion_sim.atomic import atomic_file
+
+    with atomic_file(args.out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     print(f"wrote the scenario JSON Schema to {args.out}")
     return 0
 
@@ -368,8 +402,17 @@ def _split_overrides(overrides: list[str], n_files: int) -> tuple[list[str], dic
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """``diffusion-sim compare``: paired runs of several scenarios, a report and tables."""
-    from diffusion_sim.compare import COMPARE_FILES, StepsWriter, check_paired, compare, write_comparison_files
-    from diffusion_sim.runner import write_folder
+    from diffusion_sim.atomic import atomic_folder, check_output_folder
+    from diffusion_sim.compare import (
+        COMPARE_FILES,
+        KEY_OUTCOMES,
+        StepsWriter,
+        check_paired,
+        compare,
+        write_comparison_files,
+    )
+    from diffusion_sim.interrupts import deferred_interrupts
+    from diffusion_sim.resources import check_scenario_memory
     from diffusion_sim.scenario import apply_overrides, load_scenario
 
     if len(args.files) < 2:
@@ -390,23 +433,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     precision = args.precision
     if precision is not None and _is_share(args.precision_outcome):
         precision = precision / 100  # percentage points
+    if precision is not None and args.precision_outcome not in KEY_OUTCOMES + ["extra_adopters"]:
+        known = ", ".join(KEY_OUTCOMES + ["extra_adopters"])
+        raise UserError(
+            f"unknown outcome {args.precision_outcome!r}; expected one of {known}", source="--precision-outcome"
+        )
+    # everything that can be checked before running is checked before running
+    check_output_folder(args.out, command="compare", managed=COMPARE_FILES)
+    for f, sc in zip(args.files, scenarios, strict=True):
+        check_scenario_memory(sc, args.replicates, source=f)
     t0 = time.perf_counter()
-    holder = {}
-
-    def fill(tmp: Path) -> None:
-        steps = StepsWriter(tmp / "steps.parquet")
-        try:
-            holder["comp"] = compare(
-                scenarios, sources=list(args.files), texts=texts, seed=args.seed, replicates=args.replicates,
-                progress=not args.no_progress and sys.stderr.isatty(), precision=precision,
-                precision_outcome=args.precision_outcome, max_replicates=args.max_replicates, on_result=steps.add,
-            )  # fmt: skip
-        finally:
-            steps.close()
-        write_comparison_files(holder["comp"], tmp)
-
-    out = write_folder(args.out, fill, COMPARE_FILES)
-    comp = holder["comp"]
+    with deferred_interrupts():  # Ctrl-C stops between steps, never inside compiled code
+        with atomic_folder(args.out, command="compare", managed=COMPARE_FILES) as tmp:
+            steps = StepsWriter(tmp / "steps.parquet")
+            try:
+                comp = compare(
+                    scenarios, sources=list(args.files), texts=texts, seed=args.seed, replicates=args.replicates,
+                    progress=not args.no_progress and sys.stderr.isatty(), precision=precision,
+                    precision_outcome=args.precision_outcome, max_replicates=args.max_replicates,
+                    on_result=steps.add,
+                )  # fmt: skip
+            finally:
+                steps.close()
+            write_comparison_files(comp, tmp)
+    out = Path(args.out)
     elapsed = time.perf_counter() - t0
     _print_comparison(comp, args, elapsed)
     print(f"  wrote {out}/report.html and tables (CSV, Parquet)")
@@ -471,26 +521,67 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "com
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``diffusion-sim`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    try:
-        if args.command in COMMANDS:
-            from diffusion_sim.process import prefer_small_pages
+    """Entry point of the ``diffusion-sim`` console script.
 
-            prefer_small_pages()  # this process is ours: see the function for why
-            return COMMANDS[args.command](args)
+    Exit status: 0 on success, 2 for a user error (one ``error:`` line, nothing written) and for a run
+    that does not fit in memory, 130 when interrupted (Ctrl-C; ``interrupted``, nothing written).
+    """
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        if args.command not in COMMANDS:
+            parser.error(f"unknown command {args.command!r}")
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Exception as err:  # e.g. SystemError: an interrupt that surfaced inside compiled code
+        if not _is_interrupt(err):
+            raise
+        return _interrupted()
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run a command, turning errors meant for people into one ``error:`` line."""
+    try:
+        from diffusion_sim.process import prefer_small_pages
+
+        prefer_small_pages()  # this process is ours: see the function for why
+        return COMMANDS[args.command](args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+    except MemoryError:
+        print(f"error: {_out_of_memory()}", file=sys.stderr)
+        return 2
+
+
+def _out_of_memory() -> str:
+    """The message of a MemoryError: what this process may use, and what to do."""
+    from diffusion_sim.resources import memory_limits
+
+    limits = memory_limits()
+    where = ""
+    if limits:
+        what, left = min(limits, key=lambda x: x[1])
+        where = f"; {left / 1e9:,.1f} GB left now ({what})"
+    return (
+        f"out of memory: the command needed more memory than this process may use{where}; run fewer replicates "
+        "at once (--replicates) or a smaller community"
+    )
+
+
+def _is_interrupt(err: BaseException) -> bool:
+    from diffusion_sim.interrupts import is_interrupt
+
+    return is_interrupt(err)
+
+
+def _interrupted() -> int:
+    print("interrupted", file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

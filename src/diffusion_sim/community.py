@@ -9,6 +9,7 @@ import numpy as np
 from diffusion_sim.network.build import build_network
 from diffusion_sim.network.graph import EdgeList, LayeredNetwork
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, Population, generate_population
+from diffusion_sim.resources import check_scenario_memory
 from diffusion_sim.rng import generator
 from diffusion_sim.scenario.schema import Scenario
 
@@ -40,6 +41,7 @@ def build_community(scenario: Scenario, seed: int) -> Community:
         from diffusion_sim.network.io import read_community
 
         return read_community(scenario.community.imported, scenario)
+    check_scenario_memory(scenario, 1, source=f"scenario {scenario.name!r}")  # before any large allocation
     pop = generate_population(scenario, generator(seed, "community.population"))
     return Community(population=pop, network=build_network(scenario, pop, seed))
 

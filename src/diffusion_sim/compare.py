@@ -475,22 +475,19 @@ class StepsWriter:
             self._writer = None
 
 
-def write_comparison(comp: Comparison, out_dir: str | Path, *, steps_written: bool = False) -> Path:
+def write_comparison(comp: Comparison, out_dir: str | Path) -> Path:
     """Write a comparison's report, tables (CSV and Parquet) and scenario files into ``out_dir``: all or nothing.
 
-    Without ``steps_written`` (the per-step counts already streamed by a :class:`StepsWriter`),
-    ``steps.parquet`` holds the counts the comparison kept (without villages).
+    ``steps.parquet`` holds the per-step counts the comparison kept (without villages); the command
+    line streams every run's full counts instead (:class:`StepsWriter`).
     """
-    from diffusion_sim.runner import write_folder
+    from diffusion_sim.atomic import atomic_folder
+    from diffusion_sim.runner import write_frame
 
-    def fill(tmp: Path) -> None:
-        if not steps_written:
-            from diffusion_sim.runner import write_frame
-
-            write_frame(comp.steps(), tmp / "steps.parquet", None)
+    with atomic_folder(out_dir, command="compare", managed=COMPARE_FILES) as tmp:
+        write_frame(comp.steps(), tmp / "steps.parquet", None)
         write_comparison_files(comp, tmp)
-
-    return write_folder(out_dir, fill, COMPARE_FILES)
+    return Path(out_dir)
 
 
 def write_comparison_files(comp: Comparison, folder: Path) -> None:

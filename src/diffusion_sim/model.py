@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import mesa
@@ -11,12 +10,12 @@ import scipy.sparse as sp
 from scipy.special import ndtri
 
 from diffusion_sim import behaviour as bh
-from diffusion_sim import kernels
+from diffusion_sim import interrupts, kernels
 from diffusion_sim.community import Community, build_community
-from diffusion_sim.errors import UserError
 from diffusion_sim.interventions import build_interventions
 from diffusion_sim.network.graph import influence_matrix
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER
+from diffusion_sim.resources import check_run_memory
 from diffusion_sim.results import Recorder, RunResult
 from diffusion_sim.rng import Streams
 from diffusion_sim.scenario.schema import LAYERS, Scenario
@@ -27,27 +26,6 @@ __all__ = ["DiffusionModel", "AGENT_OBJECTS_LIMIT"]
 AGENT_OBJECTS_LIMIT = 200_000
 """Above this many agents, Mesa agent objects are not created unless asked for (they cost about
 0.8 s and 50 MB per 100,000 agents; the vectorised step never needs them)."""
-
-
-STATE_BYTES_PER_AGENT_REPLICATE = 150
-"""Bytes per (agent, replicate): run state (48 counted from the arrays; up to 90 once interventions give the
-shared parameters a row per replicate, or with a cascade) and its per-agent results (about 50)."""
-
-
-def _check_memory(n: int, R: int, nnz: int) -> None:
-    """Refuse, with a clear message, a run whose state would not fit in this machine's memory."""
-    need = n * R * STATE_BYTES_PER_AGENT_REPLICATE + nnz * 12
-    try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
-        return
-    if need > 0.8 * total:
-        raise UserError(
-            f"{n:,} agents x {R} replicates need about {need / 1e9:.1f} GB of memory, more than this machine "
-            f"can give ({total / 1e9:.1f} GB in all); run fewer replicates at once (--replicates) or a smaller "
-            "community",
-            source="replicates",
-        )
 
 
 class DiffusionModel(mesa.Model):
@@ -113,7 +91,7 @@ class DiffusionModel(mesa.Model):
         self._c = bh.cascade_coefficient(beh.cascade_probability)
         kernels.configure_threads()
 
-        _check_memory(self.n, self.R, self.T.nnz)
+        check_run_memory(self.n, self.R, self.T.nnz, source="replicates")
         # State lives in (R, N) arrays, one contiguous row per replicate (the kernels' layout: an
         # agent's contacts are near it in index, so their entries share cache lines); the public
         # attributes (adopted, threshold, ...) are (N, R) views of them. (An (N, R) layout, replicates of
@@ -222,6 +200,7 @@ class DiffusionModel(mesa.Model):
     # ------------------------------------------------------------------ dynamics
     def step(self) -> None:
         """Advance one step in the order written in the class docstring."""
+        interrupts.check()  # a deferred Ctrl-C stops the run here, between steps (diffusion_sim.interrupts)
         t = self.steps
         beh = self.params.behaviour
         # 1. interventions act (they may adopt agents now, which this step's decisions then see)

@@ -19,6 +19,7 @@ __all__ = [
     "LEADER",
     "ROLES",
     "Population",
+    "expected_agents",
     "generate_population",
     "type_code",
 ]
@@ -105,6 +106,19 @@ def _split_even(total: int, parts: int) -> np.ndarray:
     sizes = np.full(parts, base, dtype=np.int64)
     sizes[:extra] += 1
     return sizes
+
+
+def expected_agents(scenario: Scenario) -> int | None:
+    """Agents a scenario's generated community will have, from the scenario alone (None if imported).
+
+    The same count :func:`generate_population` makes: households, plus every village's leaders of
+    each kind and health workers.
+    """
+    c = scenario.community
+    if c.imported is not None:
+        return None
+    per_village = sum(getattr(c.leaders, k) for k in LEADER_KINDS) + c.health_workers
+    return c.households + c.villages * per_village
 
 
 def generate_population(scenario: Scenario, rng: np.random.Generator) -> Population:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from diffusion_sim.errors import UserError
+from diffusion_sim.atomic import atomic_folder
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.results import RunResult
 from diffusion_sim.scenario.schema import Scenario
@@ -80,7 +77,10 @@ def write_frame(frame: pd.DataFrame, parquet_path: Path | None, csv_path: Path |
 
 
 def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True) -> list[Path]:
-    """Write a result's files into ``out_dir``: all of them, or (on any failure) none."""
+    """Write a result's files into ``out_dir``: all of them, or (on any failure) none.
+
+    ``out_dir`` may be new, empty, or an earlier ``run``'s output (see :func:`diffusion_sim.atomic.atomic_folder`).
+    """
 
     def fill(tmp: Path) -> None:
         for name, frame in (("steps", result.steps), ("agents", result.agents)):
@@ -91,48 +91,7 @@ def write_result(result: RunResult, out_dir: str | Path, *, figure: bool = True)
 
             adoption_by_role_figure(result).savefig(tmp / "adoption_by_role.png")
 
-    out = write_folder(out_dir, fill, OUTPUT_FILES)
-    return [out / f for f in OUTPUT_FILES if (out / f).exists()]
-
-
-def write_folder(out_dir: str | Path, fill, managed: tuple[str, ...]) -> Path:
-    """Fill an output folder atomically: ``fill(tmp)`` writes into a temporary folder beside it.
-
-    A new ``out_dir`` is that folder renamed (atomic). Into an existing one each entry is moved
-    by an atomic rename, and the ``managed`` entries an earlier run wrote but this one did not are
-    removed. On any error nothing is left behind.
-    """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UserError("exists and is not a folder", source=str(out), field="--out")
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create folder ({err.strerror})", source=str(parent), field="--out") from None
-    tmp: Path | None = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    try:
+    with atomic_folder(out_dir, command="run", managed=OUTPUT_FILES) as tmp:
         fill(tmp)
-        if not out.exists():
-            umask = os.umask(0)
-            os.umask(umask)
-            tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; give it a normal folder's mode
-            os.replace(tmp, out)
-            tmp = None
-        else:
-            written = sorted(p.name for p in tmp.iterdir())
-            for f in written:
-                target = out / f
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)
-                os.replace(tmp / f, target)
-            for f in set(managed) - set(written):  # stale output of an earlier run
-                stale = out / f
-                if stale.is_dir():
-                    shutil.rmtree(stale)
-                else:
-                    stale.unlink(missing_ok=True)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    out = Path(out_dir)
+    return [out / f for f in OUTPUT_FILES if (out / f).exists()]

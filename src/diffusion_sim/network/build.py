@@ -13,7 +13,7 @@ from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER, Populatio
 from diffusion_sim.rng import generator
 from diffusion_sim.scenario.schema import Scenario
 
-__all__ = ["build_network", "kin_layer", "neighbour_layer", "inter_village_layer", "dedupe"]
+__all__ = ["build_network", "expected_ties", "kin_layer", "neighbour_layer", "inter_village_layer", "dedupe"]
 
 
 def dedupe(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -193,3 +193,32 @@ def build_network(scenario: Scenario, pop: Population, seed: int) -> LayeredNetw
             pop, net.inter_village.degree, generator(seed, "network.inter_village")
         )
     return LayeredNetwork(n=pop.n, layers=layers)
+
+
+def expected_ties(scenario: Scenario) -> int | None:
+    """About how many ties :func:`build_network` draws for a scenario's generated community (None if imported).
+
+    Counted from the scenario alone, before anything is generated, to size the memory a build needs:
+    the pairs each layer draws before repeats are merged, and for the leader layer every (leader,
+    household of its village) pair it considers and the council's pairs of leaders.
+    """
+    c, net = scenario.community, scenario.network
+    if c.imported is not None:
+        return None
+    H, V = c.households, c.villages
+    outreach = c.leaders.traditional + c.leaders.youth + c.leaders.women
+    per_village = outreach + c.leaders.religious
+    ties = 0.0
+    if net.kin.enabled:
+        ties += H * net.kin.degree / 2
+    if net.neighbour.enabled:
+        ties += H * (int(net.neighbour.degree) // 2)
+    if net.inter_village.enabled:
+        ties += H * net.inter_village.degree / 2
+    if net.congregation.enabled and c.leaders.religious:
+        ties += H
+    if net.leader.enabled:
+        ties += outreach * H + V * per_village * (per_village - 1) / 2
+    if net.catchment.enabled and c.health_workers:
+        ties += H
+    return int(ties)

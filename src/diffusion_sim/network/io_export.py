@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from diffusion_sim.atomic import atomic_file
 from diffusion_sim.community import Community
-from diffusion_sim.errors import UserError
 from diffusion_sim.population import ROLES, Population
 from diffusion_sim.scenario.schema import LAYERS, LEADER_KINDS
 
@@ -57,29 +57,11 @@ def _edge_columns(community: Community, labels: np.ndarray) -> dict[str, np.ndar
 
 
 def _write_atomic(writers: list[tuple[Path, Callable[[Path], None]]]) -> None:
-    """Write every file to a temporary name beside it, then move all into place (or none)."""
-    temps: list[Path] = []
-    current = writers[0][0]
-    try:
-        for path, write in writers:
-            current = path
-            parent = path.parent if str(path.parent) else Path(".")
-            parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-            os.close(fd)
-            temps.append(Path(name))
-            write(Path(name))
-        umask = os.umask(0)
-        os.umask(umask)
-        for (path, _), tmp in zip(writers, temps, strict=True):
-            current = path
-            tmp.chmod(0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
-            os.replace(tmp, path)
-    except OSError as err:
-        raise UserError(f"cannot write file ({err.strerror or err})", source=str(current)) from None
-    finally:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
+    """Write every file to a temporary name beside it, then move all into place (or, on error, none)."""
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(atomic_file(path, option=None, parents=True)) for path, _ in writers]
+        for (_, write), tmp in zip(writers, temps, strict=True):
+            write(tmp)
 
 
 def write_csv_community(community: Community, nodes_path: str | os.PathLike, edges_path: str | os.PathLike) -> None:

@@ -12,8 +12,6 @@ blocks of :mod:`~diffusion_sim.report.markup`; this module assembles and writes 
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,24 +61,15 @@ def write_report(comp: Comparison, out_dir: str | Path) -> Path:
     """Write the comparison's report to ``out_dir/report.html`` and return its path.
 
     The page is self-contained (opens offline) and reproducible (no timestamps: the same comparison gives
-    the same bytes). It is written to a temporary file in ``out_dir`` first and then moved into place,
-    so a reader never sees half a report.
+    the same bytes). ``out_dir`` is an existing folder; the ``compare`` command gives it the temporary
+    folder of :func:`diffusion_sim.atomic.atomic_folder`, which moves the page into place with the rest
+    of the output, so a reader never sees half a report.
 
     Args:
         comp: a comparison from :func:`diffusion_sim.compare.compare`.
         out_dir: an existing folder.
 
     """
-    out_dir = Path(out_dir)
-    page = render_report(comp).encode("utf-8")
-    target = out_dir / "report.html"
-    tmp = out_dir / f".report.html.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(page)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    target = Path(out_dir) / "report.html"
+    target.write_bytes(render_report(comp).encode("utf-8"))
     return target

@@ -370,6 +370,44 @@ class Scenario(_Strict):
             seen.add(iv.label)
         return self
 
+    @model_validator(mode="after")
+    def _fits_the_community(self) -> Scenario:
+        c = self.community
+        if c.imported is None and c.villages > c.households:
+            raise ValueError(
+                f"community.villages is {c.villages}, but there are only {c.households} households "
+                "(community.households) to share among them; expected at most one village per household"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _interventions_fit_the_run(self) -> Scenario:
+        steps = self.schedule.steps
+        for k, iv in enumerate(self.interventions):
+            if iv.start > steps:
+                raise ValueError(
+                    f"interventions.{k}.start is {iv.start}, but the run has only {steps} steps (schedule.steps, "
+                    f"or --steps), so {iv.label!r} would never act and its costs would never be booked; "
+                    f"expected a start of at most {steps}"
+                )
+        from diffusion_sim.population import expected_agents  # population builds on this module
+
+        n = expected_agents(self)
+        for k, iv in enumerate(self.interventions):
+            if n is None or not isinstance(iv, Seeding) or iv.n_seeds() <= n:
+                continue
+            if iv.count is not None:
+                raise ValueError(
+                    f"interventions.{k}.count is {iv.count}, but the community has only {n:,} agents; "
+                    f"expected at most {n:,} seeds"
+                )
+            raise ValueError(
+                f"interventions.{k}.budget is {iv.budget:g}, but it buys {iv.n_seeds():,} seeds at "
+                f"cost_per_seed {iv.cost_per_seed:g} and the community has only {n:,} agents; "
+                f"expected a budget buying at most {n:,} seeds"
+            )
+        return self
+
     def digest(self) -> str:
         """Stable short hash of the scenario's content (for provenance and caching)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()

@@ -36,7 +36,7 @@ def _got(value: Any) -> str:
     return _short.repr(value)
 
 
-def _located_validator_message(msg: str) -> tuple[tuple[str, ...], str] | None:
+def _located_validator_message(msg: str, data: Any = None) -> tuple[tuple[str, ...], str] | None:
     """Location and message of a model-level validator error that names its field in the text.
 
     ``"roles.household.threshold.mean is 2.0, but the fractional ... [0, 1]"`` becomes
@@ -46,7 +46,8 @@ def _located_validator_message(msg: str) -> tuple[tuple[str, ...], str] | None:
     if m is None:
         return None
     path = tuple(m["path"].split("."))
-    if not _is_field_path(path):
+    parent = _model_at(path[:-1], data)  # data resolves list items (interventions.2)
+    if not (_is_field_path(path) or (parent is not None and path[-1] in parent.model_fields)):
         return None
     return path, f"{m['why']} (got {m['got']})"
 
@@ -58,7 +59,7 @@ def _problem(e: Any, data: Any = None) -> tuple[tuple[Any, ...], str]:
     field = loc[-1] if loc and parent is not None and loc[-1] in parent.model_fields else None
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
-        located = _located_validator_message(msg) if not loc else None
+        located = _located_validator_message(msg, data) if not loc else None
         return located if located is not None else (loc, msg)
     if kind == "extra_forbidden":
         valid = f"; expected one of: {', '.join(parent.model_fields)}" if parent is not None else ""
