@@ -47,7 +47,7 @@ def test_datacollector_records_model_and_agent_values(small_scenario):
     mdf = dc.get_model_vars_dataframe()
     adf = dc.get_agent_vars_dataframe()
     result = model.result()
-    expected = result.series("coverage").loc[1:5].to_numpy()
+    expected = result.series("coverage", "role=household").loc[1:5].to_numpy()
     np.testing.assert_allclose(mdf["coverage"].to_numpy(), expected)
     last = adf.xs(adf.index.get_level_values(0).max(), level=0)
     assert int(last["adopted"].sum()) == int(model.adopted.sum())

@@ -243,6 +243,10 @@ def test_explicit_ids_pin_streams_of_two_interventions_of_one_type():
     assert_same(state([a, b]), state([b, a]))
     with pytest.raises(UserError, match="interventions.1.id"):
         scenario_from_dict({**BASE, "interventions": [{**a}, {**b, "id": "visits-a"}]})
+    # two of one type must each have an id: nothing else tells them apart whatever their order
+    no_ids = [{k: v for k, v in x.items() if k != "id"} for x in (a, b)]
+    with pytest.raises(UserError, match="interventions.0 and interventions.1 are all of type 'home_visits'"):
+        scenario_from_dict({**BASE, "interventions": no_ids})
 
 
 # ---------------------------------------------------------------- pairing and precision

@@ -429,7 +429,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             sc = apply_overrides(sc, {"schedule.steps": args.steps}, source="--steps")
         scenarios.append(sc)
     check_paired(scenarios, list(args.files))  # before anything runs
-    texts = [Path(f).read_text(encoding="utf-8") for f in args.files]
+    texts = [
+        _as_run_text(f, sc, common + own.get(k, []), args.steps)
+        for k, (f, sc) in enumerate(zip(args.files, scenarios, strict=True))
+    ]
     precision = args.precision
     if precision is not None and _is_share(args.precision_outcome):
         precision = precision / 100  # percentage points
@@ -461,6 +464,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _print_comparison(comp, args, elapsed)
     print(f"  wrote {out}/report.html and tables (CSV, Parquet)")
     return 0
+
+
+def _as_run_text(path: str, scenario, overrides: list[str], steps: int | None) -> str:
+    """The text of a scenario file, or, when the command line changed it, every parameter as run."""
+    from diffusion_sim.scenario.yaml_source import to_yaml
+
+    text = Path(path).read_text(encoding="utf-8")
+    changes = [*overrides, *([f"schedule.steps={steps}"] if steps is not None else [])]
+    if not changes:
+        return text
+    head = "\n".join(f"#   --set {c}" for c in changes)
+    intro = f"# {path} as run, with these changes from the command line:"
+    return f"{intro}\n{head}\n# every parameter:\n{to_yaml(scenario)}"
 
 
 def _is_share(outcome: str) -> bool:

@@ -367,8 +367,9 @@ class DiffusionModel(mesa.Model):
 
     # ------------------------------------------------------------------ results
     def coverage(self, column: int = 0) -> float:
-        """Share of all agents who have adopted, in one replicate column."""
-        return float(self.adopted[:, column].mean()) if self.n else 0.0
+        """Coverage: the share of households that have adopted, in one replicate column (0 without households)."""
+        households = self.community.population.role == HOUSEHOLD
+        return float(self.adopted[households, column].mean()) if households.any() else 0.0
 
     def run(self, steps: int | None = None) -> RunResult:
         """Run the scenario's steps (or ``steps``) and return the result."""

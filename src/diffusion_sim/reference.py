@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from diffusion_sim.community import Community, build_community
+from diffusion_sim.population import HOUSEHOLD
 from diffusion_sim.rng import stream_key, uniform_scalar
 from diffusion_sim.scenario.schema import LAYERS, Scenario
 
@@ -173,7 +174,9 @@ class ReferenceModel(mesa.Model):
         self.coverage_series = [self._coverage()]
 
     def _coverage(self) -> float:
-        return sum(a.adopted for a in self.ref_agents) / max(len(self.ref_agents), 1)
+        """Share of households that have adopted (coverage), 0 without households."""
+        households = [a for a in self.ref_agents if a.role == HOUSEHOLD]
+        return sum(a.adopted for a in households) / len(households) if households else 0.0
 
     def step(self) -> None:
         """Snapshot, every agent decides, every agent commits (synchronous update)."""

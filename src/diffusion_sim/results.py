@@ -376,7 +376,7 @@ class StepCounts:
             ("community_cost", by_intervention(self.community_cost), None, all_steps),
             ("cost", by_intervention(self.cost), None, all_steps),
             ("coverage", coverage, everyone, all_steps),
-            ("delivered", by_intervention(self.delivered), None, all_steps),
+            ("delivered", padded(self.delivered, G0), None, all_steps),  # no 'all': units differ
             ("ever_abandoned", ever_ab, not_village, all_steps),
             ("ever_adopted", self.ever_adopted, not_village, all_steps),
             ("first_adopters", first_hh, channels, all_steps),

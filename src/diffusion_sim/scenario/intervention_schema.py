@@ -39,7 +39,7 @@ class _Intervention(Strict):
         min_length=1,
         max_length=100,
         pattern=r"^[A-Za-z0-9_.#-]+$",
-        description="Stable identity of this intervention's random streams (default: its type, then type#2, type#3 for further interventions of the same type, in list order). Give the same id to the same intervention in scenarios you compare.",
+        description="Stable identity of this intervention's random streams (default: its type). Required when a scenario has several interventions of one type. Renaming or reordering interventions changes no random number; changing an id does.",
     )
     start: int = Field(1, ge=1, le=100_000, description="First step on which it acts.")
     end: int | None = Field(
@@ -222,23 +222,14 @@ class Seeding(_Intervention):
 
 
 def stream_identities(interventions) -> list[str]:
-    """The stable identity of each intervention's random streams, in list order.
+    """The stable identity of each intervention's random streams, in list order: its ``id``, else its type.
 
-    An explicit ``id``, else the type; a further intervention of the same type without an id gets
-    ``type#2``, ``type#3``, ... in list order. The identity does not depend on names, on the
-    position in the list, or on interventions of other types, so renaming an intervention,
-    reordering the list or adding an intervention of another type changes no other draw.
+    The identity does not depend on names, on the position in the list, or on other interventions,
+    so renaming an intervention, reordering the list or adding an intervention changes no other
+    draw. A scenario with several interventions of one type must give each of them an ``id``
+    (checked by the scenario schema), since nothing else tells them apart stably.
     """
-    seen: dict[str, int] = {}
-    out = []
-    for iv in interventions:
-        if iv.id is not None:
-            out.append(iv.id)
-            continue
-        k = seen.get(iv.type, 0) + 1
-        seen[iv.type] = k
-        out.append(iv.type if k == 1 else f"{iv.type}#{k}")
-    return out
+    return [iv.id if iv.id is not None else iv.type for iv in interventions]
 
 
 Intervention = Annotated[

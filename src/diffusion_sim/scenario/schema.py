@@ -350,6 +350,15 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _unique_stream_identities(self) -> Scenario:
+        types = [iv.type for iv in self.interventions]
+        for k, iv in enumerate(self.interventions):
+            if iv.id is None and types.count(iv.type) > 1:
+                where = " and ".join(f"interventions.{j}" for j, t in enumerate(types) if t == iv.type)
+                raise ValueError(
+                    f"interventions.{k}.id: {where} are all of type {iv.type!r}; give each of them an id (their "
+                    "random streams are keyed by it, so renaming or reordering them changes no number), e.g. "
+                    f"id: {iv.type}-{k + 1}"
+                )
         ids = stream_identities(self.interventions)
         for k, ident in enumerate(ids):
             if ident in ids[:k]:
