@@ -201,6 +201,8 @@ class DiffusionModel(mesa.Model):
     def step(self) -> None:
         """Advance one step in the order written in the class docstring."""
         interrupts.check()  # a deferred Ctrl-C stops the run here, between steps (diffusion_sim.interrupts)
+        if self.recorder is None:
+            raise RuntimeError("this model's state was released (release()); build a new model to run again")
         t = self.steps
         beh = self.params.behaviour
         # 1. interventions act (they may adopt agents now, which this step's decisions then see)
@@ -377,6 +379,17 @@ class DiffusionModel(mesa.Model):
         if n > 0:
             self.run_for(n)
         return self.result()
+
+    def release(self) -> None:
+        """Free the run's state now (arrays, community, interventions, recorder); the model cannot step afterwards.
+
+        A Mesa model holds reference cycles (its wrapped step and event schedule), so Python frees a
+        finished model only at the next cyclic garbage collection, which may come many runs later:
+        without this, the memory of finished runs piles up in a comparison or an experiment.
+        """
+        for name, value in list(vars(self).items()):
+            if isinstance(value, np.ndarray) or name in ("T", "community", "recorder", "interventions"):
+                setattr(self, name, None)
 
     def result(self, *, agents: bool = True) -> RunResult:
         """Results so far: per-step counts and frame, per-agent outcomes (unless ``agents=False``), provenance."""

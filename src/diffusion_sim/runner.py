@@ -59,7 +59,9 @@ def run(
         model.step()
         if on_step is not None:
             on_step()
-    return model.result(agents=agents)
+    result = model.result(agents=agents)
+    model.release()  # its memory is free now, not at the next garbage collection (see DiffusionModel.release)
+    return result
 
 
 def write_frame(frame: pd.DataFrame, parquet_path: Path | None, csv_path: Path | None) -> None:
