@@ -393,21 +393,17 @@ def test_economics_section_shows_every_status_by_hand():
     assert icer_parts(r["D"], "USD", 5) == (DASH, "")
 
 
-def test_direct_conversions_are_shown_only_when_the_comparison_has_them(comp):
-    import copy
-
-    from diffusion_sim.report import render_report
-
-    with_direct = copy.copy(comp)
-    with_direct.direct_conversions = {name: 100.0 for name in comp.names}
-    page = render_report(with_direct)
-    header, *rows = tables(page)["direct-table"]
-    assert header[-1] == "Extra adopters per direct conversion"
+def test_direct_effect_and_spill_over_table_matches_the_outcomes(comp, page):
+    header, *rows = tables(page)["attribution-table"]
+    assert header[0] == "Package" and header[1] == "Households converted directly"
     assert [row[0] for row in rows] == comp.names[1:]
-    extra = comp.outcomes.groupby("scenario")["extra_adopters"].mean()
-    assert rows[0][2] == format_count(extra[comp.names[1]])
-    assert rows[0][3] == f"{extra[comp.names[1]] / 100:,.2f}"
-    assert page.index('id="direct-conversions"') < page.index('<section id="curves">')
+    o = comp.outcomes.groupby("scenario")[["direct_conversions", "extra_adopters"]].mean()
+    for row in rows:
+        direct, extra = o.loc[row[0], "direct_conversions"], o.loc[row[0], "extra_adopters"]
+        assert row[1] == format_count(direct)
+        assert row[3] == format_count(extra, signed=True)
+        assert row[4] == format_count(extra - direct, signed=True)
+    assert page.index('id="attribution-table"') > page.index('<section id="channels">')
 
 
 def _fake_comparison(n_packages: int, replicates: int = 4):

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from diffusion_sim.atomic import COMMAND_FILES
 from diffusion_sim.errors import UserError
 from diffusion_sim.metrics import Clock, outcomes, paired_differences
 from diffusion_sim.results import RunResult, StepCounts
@@ -418,19 +419,8 @@ def read_texts(paths: list[str | Path]) -> list[str]:
     return [Path(p).read_text(encoding="utf-8") for p in paths]
 
 
-COMPARE_FILES = (
-    "report.html",
-    "outcomes.csv",
-    "outcomes.parquet",
-    "differences.csv",
-    "differences.parquet",
-    "cost_effectiveness.csv",
-    "cost_effectiveness.parquet",
-    "steps.parquet",
-    "provenance.json",
-    "scenarios",
-)
-"""What ``diffusion-sim compare`` writes into its output folder."""
+COMPARE_FILES = COMMAND_FILES["compare"]
+"""What ``diffusion-sim compare`` writes into its output folder (defined once, with the writer's rules)."""
 
 
 class StepsWriter:

@@ -11,21 +11,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from diffusion_sim.atomic import atomic_folder
+from diffusion_sim.atomic import COMMAND_FILES, atomic_folder
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.results import RunResult
 from diffusion_sim.scenario.schema import Scenario
 
 __all__ = ["OUTPUT_FILES", "run", "write_frame", "write_result"]
 
-OUTPUT_FILES = (
-    "steps.parquet",
-    "steps.csv",
-    "agents.parquet",
-    "agents.csv",
-    "adoption_by_role.png",
-    "provenance.json",
-)
+OUTPUT_FILES = COMMAND_FILES["run"]
+"""What ``diffusion-sim run`` writes into its output folder (defined once, with the writer's rules)."""
 
 
 def run(

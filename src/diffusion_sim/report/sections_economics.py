@@ -29,7 +29,7 @@ from diffusion_sim.report.markup import (
 if TYPE_CHECKING:
     from diffusion_sim.compare import Comparison
 
-__all__ = ["direct_conversions_block", "economics_section", "icer_parts", "verdict"]
+__all__ = ["economics_section", "icer_parts", "verdict"]
 
 
 def verdict(row: pd.Series | dict[str, Any]) -> str:
@@ -166,55 +166,5 @@ def economics_section(comp: Comparison, table: pd.DataFrame | None = None) -> st
         + html_table("ce-table", [esc(h) for h in headers], rows, esc(caption))
         + figure_html(fig, alt, fig_caption)
         + f'<p class="note" id="ce-note">{note}</p>'
-        + direct_conversions_block(comp)
     )
     return f'<section id="economics"><h2>Incremental cost-effectiveness</h2>{body}</section>'
-
-
-def _per_scenario(values: Any, names: list[str]) -> dict[str, float] | None:
-    """Mean direct conversions per scenario from a mapping, a Series or a frame with a ``scenario`` column."""
-    if isinstance(values, pd.DataFrame):
-        if "scenario" not in values.columns or "direct_conversions" not in values.columns:
-            return None
-        values = values.groupby("scenario", sort=False)["direct_conversions"].mean()
-    if isinstance(values, pd.Series):
-        values = values.to_dict()
-    if not isinstance(values, dict):
-        return None
-    return {n: float(values[n]) for n in names if n in values}
-
-
-def direct_conversions_block(comp: Comparison) -> str:
-    """Direct conversions against extra adopters, only when the comparison carries ``direct_conversions``.
-
-    A placeholder for the comparison's own per-package direct conversions (adoptions through the
-    package's own channels): nothing is shown when the comparison has none.
-    """
-    values = getattr(comp, "direct_conversions", None)
-    if values is None:
-        return ""
-    per = _per_scenario(values, comp.names)
-    if not per:
-        return ""
-    o = comp.outcomes
-    rows = []
-    for k, sc in enumerate(comp.scenarios):
-        if sc.name not in per or k == 0:
-            continue
-        direct = per[sc.name]
-        extra = float(o.loc[o["scenario"] == sc.name, "extra_adopters"].mean())
-        ratio = f"{extra / direct:,.2f}" if direct > 0 else DASH
-        rows.append(
-            table_row([scenario_header(sc, False), cell(format_count(direct)), cell(format_count(extra)), cell(ratio)])
-        )
-    headers = ["Scenario", "Direct conversions", "Extra adopters vs baseline", "Extra adopters per direct conversion"]
-    note = (
-        "Direct conversions: adoptions through the package's own channels (visits, conversations, ...). Extra "
-        "adopters beyond them came through the spread from person to person that the package set off (or, below "
-        "one, conversions of people who would have adopted anyway). Means over replicates."
-    )
-    return (
-        '<h3 id="direct-conversions">Direct conversions and extra adopters</h3>'
-        + html_table("direct-table", [esc(h) for h in headers], rows)
-        + f'<p class="note">{esc(note)}</p>'
-    )
