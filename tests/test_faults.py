@@ -559,8 +559,10 @@ def test_one_module_writes_outputs_atomically():
 
 def test_the_writers_file_lists_are_the_commands(tmp_path):
     from diffusion_sim.compare import COMPARE_FILES
+    from diffusion_sim.experiment.store import STORE_FILES
 
-    assert atomic.COMMAND_FILES == {"run": OUTPUT_FILES, "compare": COMPARE_FILES}
+    assert atomic.COMMAND_FILES["run"] == OUTPUT_FILES and atomic.COMMAND_FILES["compare"] == COMPARE_FILES
+    assert set(STORE_FILES) <= set(atomic.COMMAND_FILES["experiment"])
 
 
 def test_atomic_folder_streams_files_and_commits_only_on_success(tmp_path):

@@ -359,3 +359,11 @@ def test_a_released_model_refuses_to_step():
     assert model.community is None and model.recorder is None
     with pytest.raises(RuntimeError, match="released"):
         model.step()
+
+
+def test_outcome_columns_lists_the_columns_outcomes_makes():
+    from diffusion_sim.metrics import outcome_columns
+
+    sc = scen("b", outputs={"coverage_targets": [0.3, 0.6, 0.9]})
+    o = outcomes(DiffusionModel(sc, 1).run(5))
+    assert list(o.columns) == ["replicate", *outcome_columns(sc)]

@@ -77,6 +77,14 @@ COMMAND_FILES: dict[str, tuple[str, ...]] = {
         "provenance.json",
         "scenarios",
     ),
+    "experiment": (
+        "manifest.json",
+        "design.parquet",
+        "results",
+        "series",
+        "analysis",
+        "discovery",
+    ),
 }
 """Entries each folder-writing command may write (folders written before the marker existed are recognised
 by them)."""

@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_validate(sub)
     _add_schema(sub)
     _add_compare(sub)
+    from diffusion_sim.experiment.commands import add_experiment
+
+    add_experiment(sub, _command)
     return parser
 
 
@@ -334,8 +337,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _check_file(path: str, overrides: list[str]) -> str:
-    """Load one scenario file, apply overrides and return its ``ok`` line (or raise UserError)."""
+    """Load one scenario (or experiment) file, apply overrides and return its ``ok`` line (or raise UserError)."""
+    from diffusion_sim.experiment.commands import is_experiment_file, validate_line
     from diffusion_sim.scenario import apply_overrides, load_scenario
+
+    if is_experiment_file(path):
+        if overrides:
+            raise UserError("--set changes scenarios; an experiment file sets its base with 'set:'", source=path)
+        return validate_line(path)
 
     scenario = load_scenario(path)
     if overrides:
@@ -533,7 +542,20 @@ def _print_comparison(comp, args: argparse.Namespace, elapsed: float) -> None:
         print(f"warning: {w}", file=sys.stderr)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema, "compare": cmd_compare}
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """``diffusion-sim experiment run|analyze|discover``."""
+    from diffusion_sim.experiment.commands import cmd_experiment as run_step
+
+    return run_step(args)
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "schema": cmd_schema,
+    "compare": cmd_compare,
+    "experiment": cmd_experiment,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

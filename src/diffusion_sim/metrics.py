@@ -55,6 +55,7 @@ __all__ = [
     "HOUSEHOLDS",
     "Clock",
     "final_coverage",
+    "outcome_columns",
     "outcomes",
     "paired_differences",
     "summary",
@@ -98,6 +99,35 @@ class Clock:
         if latest > end:
             return cls(None, f"the run ends at step {end}, before step {latest}")
         return cls(latest)
+
+
+def outcome_columns(scenario: Scenario) -> list[str]:
+    """The columns of :func:`outcomes` for a scenario, in order (without ``replicate``); a test pins them."""
+    return [
+        "final_step",
+        "final_day",
+        "final_coverage",
+        "final_coverage_people",
+        *(f"time_to_{level:g}" for level in scenario.outputs.coverage_targets),
+        "read_step",
+        "read_day",
+        "sustained_coverage",
+        "sustained_coverage_people",
+        "abandoned_share",
+        "coverage_leaders",
+        "coverage_health_workers",
+        "coverage_marginalised",
+        "coverage_not_marginalised",
+        "equity_gap",
+        "lowest_village_coverage",
+        "adopters",
+        "adopters_people",
+        *(f"adoptions_{ch}" for ch in CHANNELS),
+        *(f"first_adoptions_{ch}" for ch in CHANNELS),
+        "direct_conversions",
+        "cost",
+        "community_cost",
+    ]
 
 
 def _rows(counts: StepCounts, step: int) -> int:

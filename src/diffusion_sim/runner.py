@@ -12,6 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from diffusion_sim.atomic import COMMAND_FILES, atomic_folder
+from diffusion_sim.community import Community
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.results import RunResult
 from diffusion_sim.scenario.schema import Scenario
@@ -30,6 +31,7 @@ def run(
     steps: int | None = None,
     agents: bool = True,
     on_step: Callable[[], None] | None = None,
+    community: Community | None = None,
 ) -> RunResult:
     """Run a scenario's replicates for its scheduled steps (or ``steps``): the one run path.
 
@@ -45,9 +47,11 @@ def run(
         agents: keep the per-agent frame (``RunResult.agents``); without it a result holds only the
             per-step counts, whose size does not grow with the community.
         on_step: called after each step (progress bars).
+        community: the scenario's community, already built (experiments reuse one across design points
+            that share it); default: built from the scenario and seed.
 
     """
-    model = DiffusionModel(scenario, seed, replicates=replicates, create_agents=False)
+    model = DiffusionModel(scenario, seed, replicates=replicates, create_agents=False, community=community)
     n = scenario.schedule.steps if steps is None else steps
     for _ in range(n):
         model.step()

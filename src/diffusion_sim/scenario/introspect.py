@@ -118,13 +118,15 @@ def _strip_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _model_at(path: list[Any] | tuple[Any, ...], data: Any = None) -> type[BaseModel] | None:
-    """The model class of the section at a dotted path (``[]``: :class:`Scenario`), if there is one.
+def _model_at(
+    path: list[Any] | tuple[Any, ...], data: Any = None, root: type[BaseModel] | None = None
+) -> type[BaseModel] | None:
+    """The model class of the section at a dotted path (``[]``: ``root``, :class:`Scenario` by default), if any.
 
     List items (``interventions.0``) are resolved by their ``type`` when ``data`` (the mapping
     being validated) is given, else only when the list holds a single model.
     """
-    model: type[BaseModel] | None = Scenario
+    model: type[BaseModel] | None = root or Scenario
     items: dict[str, type[BaseModel]] | None = None
     node = data
     for part in path:

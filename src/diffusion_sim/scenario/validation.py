@@ -36,7 +36,7 @@ def _got(value: Any) -> str:
     return _short.repr(value)
 
 
-def _located_validator_message(msg: str, data: Any = None) -> tuple[tuple[str, ...], str] | None:
+def _located_validator_message(msg: str, data: Any = None, root: Any = None) -> tuple[tuple[str, ...], str] | None:
     """Location and message of a model-level validator error that names its field in the text.
 
     ``"roles.household.threshold.mean is 2.0, but the fractional ... [0, 1]"`` becomes
@@ -46,20 +46,20 @@ def _located_validator_message(msg: str, data: Any = None) -> tuple[tuple[str, .
     if m is None:
         return None
     path = tuple(m["path"].split("."))
-    parent = _model_at(path[:-1], data)  # data resolves list items (interventions.2)
+    parent = _model_at(path[:-1], data, root)  # data resolves list items (interventions.2)
     if not (_is_field_path(path) or (parent is not None and path[-1] in parent.model_fields)):
         return None
     return path, f"{m['why']} (got {m['got']})"
 
 
-def _problem(e: Any, data: Any = None) -> tuple[tuple[Any, ...], str]:
+def _problem(e: Any, data: Any = None, root: Any = None) -> tuple[tuple[Any, ...], str]:
     """The location and a readable message of one pydantic error (``ErrorDetails``)."""
     loc, kind, msg = _strip_tags(tuple(e["loc"])), e["type"], e["msg"]
-    parent = _model_at(loc[:-1], data)
+    parent = _model_at(loc[:-1], data, root)
     field = loc[-1] if loc and parent is not None and loc[-1] in parent.model_fields else None
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
-        located = _located_validator_message(msg, data) if not loc else None
+        located = _located_validator_message(msg, data, root) if not loc else None
         return located if located is not None else (loc, msg)
     if kind == "extra_forbidden":
         valid = f"; expected one of: {', '.join(parent.model_fields)}" if parent is not None else ""
@@ -89,7 +89,7 @@ def _origin(loc: tuple[Any, ...], origins: Origins | None) -> tuple[str, int] | 
 
 
 def format_validation_error(
-    err: ValidationError, source: str, origins: Origins | None = None, data: Any = None
+    err: ValidationError, source: str, origins: Origins | None = None, data: Any = None, root: Any = None
 ) -> UserError:
     """One readable message for a pydantic ValidationError: file, line, field path, problem, value given.
 
@@ -98,6 +98,7 @@ def format_validation_error(
         source: what was validated (a file name, ``--set``); used when a value has no known origin.
         origins: where each value was written (from the file loader), to name the file and line.
         data: the mapping that was validated (resolves list items such as ``interventions.0``).
+        root: the model that was validated (default: :class:`Scenario`; experiment files pass theirs).
 
     Returns:
         The error to raise. With one problem its text is ``FILE: line N: FIELD: PROBLEM``; with
@@ -107,7 +108,7 @@ def format_validation_error(
     errors = err.errors()
     lines: list[tuple[str, int, str]] = []  # (file, line, "line N: field: problem")
     for e in errors[:MAX_ERRORS]:
-        loc, msg = _problem(e, data)
+        loc, msg = _problem(e, data, root)
         where = _origin(loc, origins)
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         file, prefix = (where[0], f"line {where[1]}: ") if where else (source, "")
@@ -115,7 +116,7 @@ def format_validation_error(
     lines.sort(key=lambda x: (x[0] != source, x[0], x[1]))
     if len(lines) == 1:
         out = UserError(lines[0][2], source=lines[0][0])
-        out.field = ".".join(str(p) for p in _problem(errors[0], data)[0]) or None
+        out.field = ".".join(str(p) for p in _problem(errors[0], data, root)[0]) or None
         return out
     body = [f"{file}: {text}" for file, _, text in lines]
     if len(errors) > len(lines):
