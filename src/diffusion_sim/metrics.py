@@ -161,28 +161,31 @@ def outcomes(result: RunResult, clock: Clock | None = None) -> pd.DataFrame:
     counts = result.counts
     days = counts.days_per_step
     last = int(counts.steps[-1])
-    rows = pd.DataFrame(index=pd.Index(counts.replicates, name="replicate"))
-    rows["final_step"] = last
-    rows["final_day"] = last * days
+    R = len(counts.replicates)
+    nan = np.full(R, np.nan)
+    rows: dict[str, np.ndarray] = {"replicate": counts.replicates.copy()}  # one array per column: no frame inserts
+    rows["final_step"] = np.full(R, last)
+    rows["final_day"] = np.full(R, last * days)
     hh = counts.coverage(HOUSEHOLDS)
+    people = counts.coverage(HOUSEHOLDS, people=True)
     rows["final_coverage"] = hh[-1]
-    rows["final_coverage_people"] = counts.coverage(HOUSEHOLDS, people=True)[-1]
+    rows["final_coverage_people"] = people[-1]
     for level in scenario.outputs.coverage_targets:
-        rows[f"time_to_{level:g}"] = time_to_coverage(result, level)
+        rows[f"time_to_{level:g}"] = time_to_coverage(result, level).to_numpy()
     g = counts.index(HOUSEHOLDS)
     if clock.step is not None and clock.step <= last:
         k = _rows(counts, clock.step)
-        rows["read_step"] = float(clock.step)
-        rows["read_day"] = clock.step * days
+        rows["read_step"] = np.full(R, float(clock.step))
+        rows["read_day"] = np.full(R, clock.step * days)
         rows["sustained_coverage"] = hh[k]
-        rows["sustained_coverage_people"] = counts.coverage(HOUSEHOLDS, people=True)[k]
+        rows["sustained_coverage_people"] = people[k]
         ever = counts.ever_adopted[k, g].astype(float)
         ever_ab = counts.abandoned[COUNT_FIRST, : k + 1, g].sum(axis=0).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             rows["abandoned_share"] = np.where(ever > 0, ever_ab / np.where(ever > 0, ever, 1), np.nan)
     else:
         for col in ("read_step", "read_day", "sustained_coverage", "sustained_coverage_people", "abandoned_share"):
-            rows[col] = np.nan
+            rows[col] = nan
     for name, group in (
         ("leaders", "role=leader"),
         ("health_workers", "role=health_worker"),
@@ -192,13 +195,13 @@ def outcomes(result: RunResult, clock: Clock | None = None) -> pd.DataFrame:
         rows[f"coverage_{name}"] = counts.coverage(group)[-1]
     rows["equity_gap"] = rows["coverage_not_marginalised"] - rows["coverage_marginalised"]
     v = counts.village_groups
+    rows["lowest_village_coverage"] = nan
     if len(v):
         pop = counts.population[v].astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             cov = counts.adopters[-1, v, :] / np.where(pop > 0, pop, np.nan)[:, None]
-        rows["lowest_village_coverage"] = np.nanmin(cov, axis=0) if np.isfinite(cov).any() else np.nan
-    else:
-        rows["lowest_village_coverage"] = np.nan
+        if np.isfinite(cov).any():
+            rows["lowest_village_coverage"] = np.nanmin(cov, axis=0)
     rows["adopters"] = counts.adopters[-1, g].astype(float)
     rows["adopters_people"] = counts.people_adopters[-1, g].astype(float)
     events = counts.by_channel[0].sum(axis=0).astype(float)  # C x R
@@ -210,7 +213,7 @@ def outcomes(result: RunResult, clock: Clock | None = None) -> pd.DataFrame:
     rows["direct_conversions"] = sum(first_hh[CHANNELS.index(ch)] for ch in DIRECT_CHANNELS)
     rows["cost"] = counts.cost.sum(axis=(0, 1))
     rows["community_cost"] = counts.community_cost.sum(axis=(0, 1))
-    return rows.reset_index()
+    return pd.DataFrame(rows)
 
 
 def paired_differences(table: pd.DataFrame, baseline: str, columns: list[str], level: float = 0.95) -> pd.DataFrame:

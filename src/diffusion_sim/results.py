@@ -477,7 +477,7 @@ class RunResult:
             raise ValueError("this result kept no per-agent frame (it was made with agents=False)")
         return self.agents_frame
 
-    @property
+    @functools.cached_property
     def scenario(self):
         """The scenario that was run."""
         from diffusion_sim.scenario.schema import Scenario
