@@ -614,7 +614,7 @@ def spearman_correlations(store: Store, outcomes: Sequence[str], *, level: float
     The unit sample is a monotone map of the value as run, so the ranks (and rho) are the value's,
     for any distribution; for a categorical parameter rho follows the order of its levels. The
     interval is Fisher's z with the Spearman standard error ``sqrt(1.06 / (n - 3))`` (Fieller,
-    Hartley and Pearson 1957) at ``level``.
+    Hartley and Pearson 1957) at ``level``; NaN where rho is +-1 or there are fewer than 4 points.
     """
     x = store.unit_sample()
     n = store.n_points
@@ -628,14 +628,15 @@ def spearman_correlations(store: Store, outcomes: Sequence[str], *, level: float
             else:
                 rho = float(stats.spearmanr(x[:, j], y).statistic)
             half = z * math.sqrt(1.06 / (n - 3)) if n > 3 else np.nan
+            defined = np.isfinite(rho) and abs(rho) < 1 and np.isfinite(half)  # Fisher's z is infinite at +-1
             rows.append(
                 {
                     "outcome": outcome,
                     "parameter": name,
                     "rho": rho,
+                    "rho_low": math.tanh(math.atanh(rho) - half) if defined else np.nan,
+                    "rho_high": math.tanh(math.atanh(rho) + half) if defined else np.nan,
                     "points": n,
-                    "rho_low": math.tanh(math.atanh(np.clip(rho, -0.999999, 0.999999)) - half),
-                    "rho_high": math.tanh(math.atanh(np.clip(rho, -0.999999, 0.999999)) + half),
                 }
             )
     return pd.DataFrame(rows, columns=["outcome", "parameter", "rho", "rho_low", "rho_high", "points"])
