@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -735,9 +734,7 @@ def analyze(
     """
     store = load_store(store_dir)
     chosen = _check_options(store, outcomes, level)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # NaN-only slices of an incomplete store: reported in notes
-        tables = _analyze(store, chosen, level, seed)
+    tables = _analyze(store, chosen, level, seed)
     if out_dir is not None:
         _write(store, tables, Path(out_dir), level=level, seed=seed)
     return tables
@@ -791,25 +788,25 @@ def _write(store: Store, tables: dict[str, pd.DataFrame], out: Path, *, level: f
         for name, table in tables.items():
             table.to_csv(tmp / f"{name}.csv", index=False)
         (tmp / "analysis.json").write_text(json.dumps(about, indent=1) + "\n", encoding="utf-8")
-        figure = _plot(store.method, tables)
+        figure = _plot(store.method, tables, level)
         if figure is not None:
             figure.savefig(tmp / PLOTS[store.method], dpi=100, metadata={"Software": None})
 
 
-def _plot(method: str, tables: dict[str, pd.DataFrame]):
+def _plot(method: str, tables: dict[str, pd.DataFrame], level: float):
     """The method's figure, or None if it has none or no outcome to show."""
     if method == "sobol":
-        return _bars(tables["sobol_first_total"], conf=True, title="Sobol indices")
+        return _bars(tables["sobol_first_total"], conf=level, title="Sobol indices")
     if method == "fast":
-        return _bars(tables["fast"], conf=False, title="FAST indices")
+        return _bars(tables["fast"], conf=None, title="FAST indices")
     if method == "morris":
-        return _morris_plot(tables["morris"])
+        return _morris_plot(tables["morris"], level)
     if method == "full_factorial":
         return _main_effects_plot(tables["factorial_main_effects"])
     return None
 
 
-def _bars(table: pd.DataFrame, *, conf: bool, title: str):
+def _bars(table: pd.DataFrame, *, conf: float | None, title: str):
     from matplotlib.figure import Figure
 
     if table.empty:
@@ -823,7 +820,7 @@ def _bars(table: pd.DataFrame, *, conf: bool, title: str):
         rows = table[table["outcome"] == outcome]
         x = np.arange(len(rows))
         for shift, key, colour in ((-width / 2, "S1", "#4477aa"), (width / 2, "ST", "#ee6677")):
-            err = rows[f"{key}_conf"].to_numpy() if conf else None
+            err = rows[f"{key}_conf"].to_numpy() if conf is not None else None
             label = {"S1": "first order S1", "ST": "total ST"}[key]
             ax.bar(x + shift, rows[key].to_numpy(), width, yerr=err, capsize=3, color=colour, label=label)
         ax.set_xticks(x, rows["parameter"].tolist(), rotation=20 if k > 5 else 0, ha="right" if k > 5 else "center")
@@ -834,12 +831,12 @@ def _bars(table: pd.DataFrame, *, conf: bool, title: str):
         ax.set_title(f"{outcome}{noise}", fontsize=10)
         ax.set_ylabel("index")
     axes[0].legend(loc="upper right", fontsize=8)
-    what = f"{title}; error bars: confidence interval" if conf else title
+    what = f"{title}; error bars: {conf:.0%} confidence interval" if conf is not None else title
     fig.suptitle(what, fontsize=11)
     return fig
 
 
-def _morris_plot(table: pd.DataFrame):
+def _morris_plot(table: pd.DataFrame, level: float):
     from matplotlib.figure import Figure
 
     if table.empty:
@@ -868,7 +865,7 @@ def _morris_plot(table: pd.DataFrame):
         ax.legend(loc="upper left", fontsize=8)
     for ax in axes[len(outcomes) :]:
         ax.set_visible(False)
-    fig.suptitle("Morris screening; error bars: confidence interval of mu*", fontsize=11)
+    fig.suptitle(f"Morris screening; error bars: {level:.0%} confidence interval of mu*", fontsize=11)
     return fig
 
 
