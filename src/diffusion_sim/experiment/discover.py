@@ -543,8 +543,9 @@ def discover(
         raise UserError(f"no design point is left to analyse for {question}", source=str(store))
     if n_cases == 0 or n_cases == n:
         which = "none" if n_cases == 0 else "all"
+        view = "replicate mean" if by == "mean" else "in any replicate"
         raise UserError(
-            f"{question} holds in {which} of the {n:,} design points ({by}), so there is nothing to tell apart; "
+            f"{question} holds in {which} of the {n:,} design points ({view}), so there is nothing to tell apart; "
             f"choose another threshold (the {outcome} values run from {cases['value'].min():.3g} to "
             f"{cases['value'].max():.3g})",
             source=str(store),
@@ -747,8 +748,11 @@ def box_figure(d: Discovery) -> Figure:
             lo = (row.min - row.full_min) / span if span else 0.0
             hi = (row.max - row.full_min) / span if span else 1.0
             ax.barh(i, hi - lo, left=lo, height=0.6, color="tab:red", alpha=0.75)
-            ax.text(lo, i + 0.42, _fmt(row.min, row.kind), ha="center", va="bottom", fontsize=8)
-            ax.text(hi, i + 0.42, _fmt(row.max, row.kind), ha="center", va="bottom", fontsize=8)
+            ends = ((lo, "right", row.min, row.full_min), (hi, "left", row.max, row.full_max))
+            for end, at, value, full in ends:
+                if value != full:  # label the restricted ends only, just outside the box
+                    pad = -0.01 if at == "right" else 0.01
+                    ax.text(end + pad, i, _fmt(value, row.kind), ha=at, va="center", fontsize=9, weight="bold")
             ax.text(0.0, i - 0.34, _fmt(row.full_min, row.kind), ha="left", va="bottom", fontsize=7, color="0.4")
             ax.text(1.0, i - 0.34, _fmt(row.full_max, row.kind), ha="right", va="bottom", fontsize=7, color="0.4")
     return fig
