@@ -298,7 +298,7 @@ def _cases(
             raise UserError(
                 f"{outcome} is missing (NaN) in {n_missing:,} of {len(frame):,} design points (for a time-to "
                 "outcome: the target was never reached); say what they count as: missing='case', 'not_case' "
-                "or 'drop' (--missing on the command line)",
+                "or 'drop'",
                 source=str(store),
                 field="outcome",
             )
