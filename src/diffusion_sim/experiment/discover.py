@@ -602,7 +602,14 @@ def _run_prim(
     max_boxes: int,
 ) -> list[tuple[Box, np.ndarray]]:
     """PRIM's boxes, each with the mask of the design points it holds (among those outside earlier boxes)."""
-    import prim  # imported here: it loads matplotlib.pyplot and mplcursors, which only discovery needs
+    try:
+        import prim  # imported here: it loads matplotlib.pyplot and mplcursors, which only discovery needs
+    except ImportError:
+        raise UserError(
+            "scenario discovery needs the prim package (GPL-3.0-or-later, so an optional extra): "
+            "pip install 'diffusion-sim[discovery]'",
+            source="experiment discover",
+        ) from None
 
     data = x.reset_index(drop=True)
     finder = prim.Prim(data, y, peel_alpha=peel_alpha, paste_alpha=paste_alpha, mass_min=mass_min)
