@@ -22,7 +22,8 @@ def test_notebook_runs_and_draws_its_figures(path):
     for cell in nb.cells:  # run from a clean state, whatever outputs the file keeps
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    where = {"metadata": {"path": str(path.parent)}}
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources=where)
     client.execute()  # raises CellExecutionError naming the cell on any error
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
