@@ -14,6 +14,9 @@ class _Backend:
         self.kind = kind
         self.n_workers = workers or 1
 
+    def worker_memory_bytes(self) -> int | None:
+        return None
+
     def map_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         if self.kind == "serial":
             yield from map(fn, tasks)

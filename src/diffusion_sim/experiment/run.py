@@ -32,7 +32,7 @@ from diffusion_sim.experiment.design import Scenarios, problem, sample, scenario
 from diffusion_sim.experiment.spec import Experiment, load_experiment, text_hash
 from diffusion_sim.experiment.store import Store
 
-__all__ = ["Task", "check_experiment", "evaluate_chunk", "plan", "run_experiment"]
+__all__ = ["Task", "check_experiment", "check_worker_memory", "evaluate_chunk", "plan", "run_experiment"]
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,6 @@ def run_experiment(
         store.create(manifest, design)
     done = store.done_chunks()
     todo = [t for t in tasks if t.chunk not in done]
-    _check_worker_memory(scenarios, exp, backend, workers, str(path))
     total = manifest["runs"]
     bar = None
     if progress:
@@ -266,7 +265,7 @@ def run_experiment(
         finished = sum(len(t.points) for t in tasks if t.chunk in done) * exp.replicates
         bar = tqdm(total=total, initial=finished, unit="run", desc=exp.name[:30], file=sys.stderr, smoothing=0.1)
     try:
-        for chunk, results, series in _map_unordered(backend, workers, scheduler, todo, exp):
+        for chunk, results, series in _map_unordered(backend, workers, scheduler, todo, exp, str(path)):
             store.write_chunk(chunk, results, series)
             if bar is not None:
                 bar.update(len(results))
@@ -278,43 +277,51 @@ def run_experiment(
     return store
 
 
-def _check_worker_memory(scenarios: Scenarios, exp: Experiment, backend: str, workers: int | None, source: str) -> None:
-    """Refuse, before running, design points whose runs could not fit in what one worker may use."""
-    from diffusion_sim.resources import check_scenario_memory
+def check_worker_memory(scenarios: Scenarios, exp: Experiment, worker_bytes: int | None, source: str) -> None:
+    """Refuse, before any chunk runs, an experiment whose runs would not fit in what one worker may use.
 
-    share = 1 if backend == "serial" else max(1, workers or _cores())
+    A worker runs one design point's replicates as one block at a time; ``worker_bytes`` is what the
+    backend says each worker may use (a Dask worker's memory limit, a share of this machine for
+    loky), not the whole machine.
+    """
+    from diffusion_sim.network.build import expected_ties
+    from diffusion_sim.population import expected_agents
+    from diffusion_sim.resources import check_scenario_memory, run_memory
+
     for f, sc in scenarios.by_file.items():
-        check_scenario_memory(
-            sc, exp.replicates * share if backend == "loky" else exp.replicates, source=f"{source}: {f}"
-        )
-
-
-def _cores() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        check_scenario_memory(sc, exp.replicates, source=f"{source}: {f}")  # this process
+        n, ties = expected_agents(sc), expected_ties(sc)
+        if worker_bytes is None or n is None or ties is None:
+            continue
+        need = run_memory(n, exp.replicates, ties, community_built=False)
+        if need > worker_bytes:
+            raise UserError(
+                f"{n:,} agents x {exp.replicates} replicates need about {need / 1e9:,.1f} GB per worker, more than "
+                f"a worker may use ({worker_bytes / 1e9:,.1f} GB); give workers more memory, use fewer workers per "
+                "machine, or fewer replicates",
+                source=f"{source}: {f}",
+            )
 
 
 def _map_unordered(
-    backend: str, workers: int | None, scheduler: str | None, tasks: list[Task], exp: Experiment
+    backend: str, workers: int | None, scheduler: str | None, tasks: list[Task], exp: Experiment, source: str
 ) -> Iterator:
     """Evaluate the tasks on a backend; yields each chunk's result once, in the order they finish."""
     if not tasks:
         return iter(())
-    if backend == "serial":
-        return map(evaluate_chunk, tasks)
     from diffusion_sim.experiment.cluster import backend as open_backend
 
-    return _from_backend(open_backend, backend, workers, scheduler, tasks, exp)
+    return _from_backend(open_backend, backend, workers, scheduler, tasks, exp, source)
 
 
-def _from_backend(open_backend, kind, workers, scheduler, tasks, exp) -> Iterator:
+def _from_backend(open_backend, kind, workers, scheduler, tasks, exp, source) -> Iterator:
     cluster = None
     if exp.cluster:
         from diffusion_sim.experiment.cluster import ClusterSpec
 
         cluster = ClusterSpec.model_validate(exp.cluster)
     with open_backend(kind, workers=workers, scheduler=scheduler, cluster=cluster) as b:
+        check_worker_memory(tasks[0].scenarios, exp, b.worker_memory_bytes(), source)
         yield from b.map_unordered(evaluate_chunk, tasks)
 
 
