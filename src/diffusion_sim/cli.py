@@ -618,6 +618,11 @@ def _is_interrupt(err: BaseException) -> bool:
 
 
 def _interrupted() -> int:
+    import signal
+
+    # the command is ending because of Ctrl-C: a signal still pending (or a second Ctrl-C) must not turn the
+    # exit into a traceback or a death by SIGINT while the interpreter shuts down
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     print("interrupted", file=sys.stderr)
     return 130
 
