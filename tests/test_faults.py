@@ -299,7 +299,9 @@ def test_ctrl_c_exits_130_quietly_and_writes_nothing(tmp_path, after):
         stdout, stderr = proc.communicate(timeout=300)
     finally:
         proc.kill()
-    assert proc.returncode == 130, stderr
+    # 130, or (rarely, when the signal is still pending as the interpreter exits) death by SIGINT, which a
+    # shell reports as 130 too: either way the user sees exit status 130 and the one word below
+    assert proc.returncode in (130, -signal.SIGINT), stderr
     assert stderr.strip().splitlines()[-1] == "interrupted"
     assert "Traceback" not in stderr and "Error" not in stderr
     assert list(tmp_path.iterdir()) == []  # no output folder, no temporary folder
