@@ -1,0 +1,1 @@
+"""Batch experiments: files, designs, the result store, backends, analysis and discovery."""
