@@ -95,6 +95,7 @@ class SlurmNode:
     conf: Path
     partition: str = "debug"
     munged_pid: int | None = None
+    startup_seconds: float = 0.0
     daemons: dict[str, int | None] = field(default_factory=dict)
 
     @property
@@ -218,6 +219,7 @@ def start(timeout: float = 60.0) -> SlurmNode:
         SlurmStartError: if something did not come up within ``timeout`` seconds (everything started is stopped).
 
     """
+    began = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="diffusion-sim-slurm-"))
     root.chmod(0o755)  # munged, running as munge, must reach its folder
     for sub in ("state", "spool"):
@@ -251,13 +253,13 @@ def start(timeout: float = 60.0) -> SlurmNode:
     except BaseException:
         node.stop()
         raise
+    node.startup_seconds = time.monotonic() - began
     return node
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
     running = start()
-    print(f"SLURM is up in {time.monotonic() - started:.1f} s; in another shell:\n  export SLURM_CONF={running.conf}")
+    print(f"SLURM is up in {running.startup_seconds:.1f} s; in another shell:\n  export SLURM_CONF={running.conf}")
     try:
         input("press Enter to stop it ")
     except (KeyboardInterrupt, EOFError):
