@@ -206,3 +206,39 @@ def test_a_cancelled_slurm_job_loses_no_task_and_is_replaced(slurm):  # noqa: F8
     assert jobs[task] != job  # run again in another job
     assert job not in jobs.values()
     assert _wait_until(lambda: not slurm.job_ids())
+
+
+def test_job_scripts_keep_everything_on_loopback_unless_asked(tmp_path):
+    """The SLURM and PBS job scripts built from a cluster: section (nothing is submitted: PBS cannot run here)."""
+    from diffusion_sim.experiment.cluster import _jobqueue_cluster
+
+    for kind, directive in (("slurm", "#SBATCH"), ("pbs", "#PBS")):
+        spec = ClusterSpec(
+            kind=kind,
+            memory="4GiB",
+            cores=2,
+            processes=2,
+            queue="short",
+            account="proj42",
+            walltime="02:00:00",
+            job_extra_directives=["--qos=low" if kind == "slurm" else "-l place=scatter"],
+            job_script_prologue=["module load python/3.12"],
+        )
+        cluster = _jobqueue_cluster(spec, str(tmp_path))
+        try:
+            script = cluster.job_script()
+            assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        finally:
+            cluster.close()
+        assert f"{directive} -q short" in script or f"{directive} -p short" in script
+        assert f"{directive} -A proj42" in script
+        assert "02:00:00" in script and "module load python/3.12" in script
+        assert "--host 127.0.0.1" in script and "--no-dashboard" in script and "--nworkers 2" in script
+
+    real = ClusterSpec(kind="slurm", memory="4GiB", interface="ib0")  # a real cluster: workers use ib0
+    cluster = _jobqueue_cluster(real.model_copy(update={"scheduler_host": "127.0.0.1"}), str(tmp_path))
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "--interface ib0" in script and "--host" not in script
