@@ -133,7 +133,7 @@ class ClusterSpec(Strict):
         None,
         min_length=1,
         description="Address each worker listens on (default 127.0.0.1, or the address of `interface` when that is "
-        "set). On a real cluster set `interface`, or this to the node's address.",
+        "set); one address for every worker, so only right when all jobs run on one node.",
     )
     interface: str | None = Field(
         None,
