@@ -224,7 +224,7 @@ def test_job_scripts_keep_everything_on_loopback_unless_asked(tmp_path):
             job_extra_directives=["--qos=low" if kind == "slurm" else "-l place=scatter"],
             job_script_prologue=["module load python/3.12"],
         )
-        cluster = _jobqueue_cluster(spec, str(tmp_path))
+        cluster = _jobqueue_cluster(spec)
         try:
             script = cluster.job_script()
             assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
@@ -234,11 +234,14 @@ def test_job_scripts_keep_everything_on_loopback_unless_asked(tmp_path):
         assert f"{directive} -A proj42" in script
         assert "02:00:00" in script and "module load python/3.12" in script
         assert "--host 127.0.0.1" in script and "--no-dashboard" in script and "--nworkers 2" in script
+        assert "/dev/null" in script  # the jobs' output is not left in the folder the tests run from
 
     real = ClusterSpec(kind="slurm", memory="4GiB", interface="ib0")  # a real cluster: workers use ib0
-    cluster = _jobqueue_cluster(real.model_copy(update={"scheduler_host": "127.0.0.1"}), str(tmp_path))
+    logs = tmp_path / "logs"
+    cluster = _jobqueue_cluster(real.model_copy(update={"scheduler_host": "127.0.0.1", "log_directory": str(logs)}))
     try:
         script = cluster.job_script()
     finally:
         cluster.close()
     assert "--interface ib0" in script and "--host" not in script
+    assert f"-o {logs}/" in script and "/dev/null" not in script

@@ -23,9 +23,7 @@ import contextlib
 import logging
 import os
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -146,7 +144,8 @@ class ClusterSpec(Strict):
     log_directory: str | None = Field(
         None,
         min_length=1,
-        description="Folder for the batch jobs' output (default: a temporary folder removed at the end).",
+        description="Folder for the batch jobs' output, the workers' logs (default: discarded, not left in the "
+        "folder the experiment was started from).",
     )
 
     @model_validator(mode="after")
@@ -432,11 +431,7 @@ def _start_dask(
         size = {"n": n}
         slots = n * spec.threads_per_worker
     else:
-        log_directory = spec.log_directory
-        if log_directory is None:
-            log_directory = tempfile.mkdtemp(prefix="diffusion-sim-jobs-")
-            stack.callback(shutil.rmtree, log_directory, ignore_errors=True)
-        cluster_obj = _jobqueue_cluster(spec, log_directory)
+        cluster_obj = _jobqueue_cluster(spec)
         stack.callback(cluster_obj.close)
         size = {"jobs": n}
         cluster_obj.scale(**size)
@@ -476,7 +471,11 @@ def _local_cluster(spec: ClusterSpec, n: int) -> Any:
     )
 
 
-def _jobqueue_cluster(spec: ClusterSpec, log_directory: str) -> Any:
+_DISCARD_OUTPUT = {"slurm": ["--output=/dev/null", "--error=/dev/null"], "pbs": ["-o /dev/null", "-e /dev/null"]}
+"""Batch directives that discard a job's output (else SLURM and PBS write it into the submitting folder)."""
+
+
+def _jobqueue_cluster(spec: ClusterSpec) -> Any:
     import dask_jobqueue
 
     worker_args = ["--no-dashboard"]
@@ -490,12 +489,15 @@ def _jobqueue_cluster(spec: ClusterSpec, log_directory: str) -> Any:
         "cores": spec.cores,
         "processes": spec.processes,
         "memory": spec.memory,
-        "job_extra_directives": list(spec.job_extra_directives),
+        "job_extra_directives": [
+            *(_DISCARD_OUTPUT[spec.kind] if spec.log_directory is None else []),
+            *spec.job_extra_directives,
+        ],
         "job_script_prologue": list(spec.job_script_prologue),
         "python": spec.python or sys.executable,
         "scheduler_options": {**spec.http_options(), **spec.scheduler_address_options()},
         "worker_extra_args": worker_args,
-        "log_directory": log_directory,
+        "log_directory": spec.log_directory,
         "silence_logs": "error",
     }
     if spec.walltime is not None:
