@@ -146,6 +146,16 @@ def check_experiment(path: str | Path) -> tuple[Experiment, str, Scenarios, pd.D
     from diffusion_sim.metrics import outcome_columns
 
     exp, text = load_experiment(path)
+    if exp.cluster is not None:  # the cluster: section is checked with the file, before anything starts
+        from pydantic import ValidationError
+
+        from diffusion_sim.experiment.cluster import ClusterSpec
+        from diffusion_sim.scenario.validation import format_validation_error
+
+        try:
+            ClusterSpec.model_validate(exp.cluster)
+        except ValidationError as err:
+            raise format_validation_error(err, f"{path}: cluster", data=exp.cluster, root=ClusterSpec) from None
     folder = Path(path).resolve().parent
     scenarios = Scenarios(exp, folder, source=str(path))
     base = scenarios.by_file[scenarios.default]
