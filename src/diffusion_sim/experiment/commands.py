@@ -27,6 +27,7 @@ experiment file is refused unless --fresh discards the stored results.
 
 def add_experiment(sub: argparse._SubParsersAction, command) -> None:
     """The ``experiment`` command and its sub-commands (``command`` makes a sub-command parser)."""
+    from diffusion_sim.cli import _positive_int  # the one definition of the command line's number checks
     p = command(
         sub,
         "experiment",
@@ -67,16 +68,6 @@ def add_experiment(sub: argparse._SubParsersAction, command) -> None:
     side.add_argument("--below", type=float, default=None, help="cases of interest: outcome below this")
     side.add_argument("--above", type=float, default=None, help="cases of interest: outcome above this")
     d.add_argument("--out", default=None, help="discovery folder (default DIR/discovery)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
