@@ -49,7 +49,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from itertools import combinations
 from pathlib import Path
@@ -60,11 +59,12 @@ from scipy import stats
 
 from diffusion_sim.atomic import atomic_folder
 from diffusion_sim.errors import UserError
+from diffusion_sim.experiment.store import METHODS, StoreData, load_store
 
 __all__ = [
     "ANALYSIS_FILES",
     "METHODS",
-    "Store",
+    "StoreData",
     "analyze",
     "factorial_effects",
     "fast_indices",
@@ -77,7 +77,6 @@ __all__ = [
     "write_analysis",
 ]
 
-METHODS = ("full_factorial", "latin_hypercube", "sobol", "morris", "fast", "monte_carlo")
 """Design methods a store's manifest may name."""
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -118,150 +117,13 @@ SOBOL_RESAMPLES = 100
 # ------------------------------------------------------------------------------------ the store
 
 
-@dataclass(frozen=True)
-class Store:
-    """A result store as read: its manifest, design and runs as one array per outcome.
-
-    ``runs[outcome]`` has shape ``(n_points, replicates)``, row ``point`` and column ``replicate``;
-    a run not in the store (yet) is NaN there, and ``present`` says which runs are.
-    """
-
-    path: Path
-    manifest: dict
-    design: pd.DataFrame
-    runs: dict[str, np.ndarray]
-    present: np.ndarray
-
-    @property
-    def method(self) -> str:
-        """The design method (one of :data:`METHODS`)."""
-        return self.manifest["method"]
-
-    @property
-    def parameters(self) -> list[str]:
-        """Parameter names in design order."""
-        return [p["name"] for p in self.manifest["parameters"]]
-
-    @property
-    def outcomes(self) -> list[str]:
-        """Outcome names in the manifest's order."""
-        return list(self.manifest["outcomes"])
-
-    @property
-    def replicates(self) -> int:
-        """Replicates per design point, R."""
-        return int(self.manifest["replicates"])
-
-    @property
-    def n_points(self) -> int:
-        """Number of design points."""
-        return int(self.manifest["n_points"])
-
-    @property
-    def options(self) -> dict:
-        """The design options (``n``, ``levels``, ``second_order``, ``M``, ...)."""
-        return dict(self.manifest.get("design") or {})
-
-    def unit_sample(self) -> np.ndarray:
-        """The unit-space sample SALib produced: the ``u.`` columns in parameter order, one row per point."""
-        return self.design[[f"u.{name}" for name in self.parameters]].to_numpy(dtype=np.float64)
-
-    def problem(self) -> dict:
-        """A fresh copy of the SALib problem in unit space (SALib may add keys to the one it is given)."""
-        problem = self.manifest.get("problem") or {}
-        return {
-            "num_vars": len(self.parameters),
-            "names": list(self.parameters),
-            "bounds": [list(b) for b in problem.get("bounds", [[0.0, 1.0]] * len(self.parameters))],
-        }
-
-    def point_means(self, outcome: str) -> np.ndarray:
-        """Mean over replicates per point; NaN where a replicate is NaN or missing."""
-        return self.runs[outcome].mean(axis=1)
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("no manifest.json: not an experiment result store", source=str(path.parent)) from None
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the manifest ({err})", source=str(path)) from None
-    if not isinstance(data, dict):
-        raise UserError("expected a JSON object", source=str(path))
-    return data
-
-
-def _check_manifest(manifest: dict, where: str) -> None:
-    for key in ("method", "parameters", "outcomes", "n_points", "replicates"):
-        if key not in manifest:
-            raise UserError(f"missing key {key!r}", source=where)
-    if manifest["method"] not in METHODS:
-        raise UserError(f"unknown method {manifest['method']!r}; expected one of {', '.join(METHODS)}", source=where)
-    if int(manifest["replicates"]) < 1 or int(manifest["n_points"]) < 1:
-        raise UserError("expected n_points >= 1 and replicates >= 1", source=where)
-    names = [p.get("name") for p in manifest["parameters"]]
-    problem = manifest.get("problem")
-    if problem is not None and list(problem.get("names", names)) != names:
-        raise UserError("problem.names differ from the parameters' names (or their order)", source=where)
-
-
-def load_store(store_dir: str | Path) -> Store:
-    """Read a result store; :class:`UserError` naming the file if it is not one or is inconsistent."""
-    path = Path(store_dir)
-    manifest = _read_json(path / "manifest.json")
-    _check_manifest(manifest, str(path / "manifest.json"))
-    names = [p["name"] for p in manifest["parameters"]]
-    n_points, reps = int(manifest["n_points"]), int(manifest["replicates"])
-
-    design_file = path / "design.parquet"
-    try:
-        design = pd.read_parquet(design_file)
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read the design ({err})", source=str(design_file)) from None
-    wanted = ["point", *names, *(f"u.{n}" for n in names)]
-    missing = [c for c in wanted if c not in design.columns]
-    if missing:
-        raise UserError(f"missing columns {', '.join(missing)}", source=str(design_file))
-    design = design.sort_values("point", kind="stable").reset_index(drop=True)
-    if len(design) != n_points or not np.array_equal(design["point"].to_numpy(), np.arange(n_points)):
-        raise UserError(f"expected points 0..{n_points - 1}, one row each", source=str(design_file))
-
-    shards = sorted((path / "results").glob("chunk-*.parquet"))
-    columns = ["point", "replicate", *manifest["outcomes"]]
-    frames = []
-    for shard in shards:
-        try:
-            frame = pd.read_parquet(shard)
-        except (OSError, ValueError) as err:
-            raise UserError(f"cannot read this shard ({err})", source=str(shard)) from None
-        absent = [c for c in columns if c not in frame.columns]
-        if absent:
-            raise UserError(f"missing columns {', '.join(absent)}", source=str(shard))
-        frames.append(frame[columns])
-    results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    where = str(path / "results")
-    point = results["point"].to_numpy(dtype=np.int64)
-    replicate = results["replicate"].to_numpy(dtype=np.int64)
-    if len(results) and (point.min() < 0 or point.max() >= n_points or replicate.min() < 0 or replicate.max() >= reps):
-        raise UserError(f"a run outside points 0..{n_points - 1} or replicates 0..{reps - 1}", source=where)
-    flat = point * reps + replicate
-    if len(np.unique(flat)) != len(flat):
-        raise UserError("more than one row for a (point, replicate)", source=where)
-    present = np.zeros(n_points * reps, dtype=bool)
-    present[flat] = True
-    runs = {}
-    for outcome in manifest["outcomes"]:
-        values = np.full(n_points * reps, np.nan)
-        values[flat] = results[outcome].to_numpy(dtype=np.float64)
-        runs[outcome] = values.reshape(n_points, reps)
-    return Store(path, manifest, design, runs, present.reshape(n_points, reps))
+# the store is read by diffusion_sim.experiment.store.load_store (the one reader of the format)
 
 
 # ----------------------------------------------------------------------------- every method
 
 
-def summary(store: Store, outcomes: Sequence[str]) -> pd.DataFrame:
+def summary(store: StoreData, outcomes: Sequence[str]) -> pd.DataFrame:
     """Each outcome over all runs: counts, mean, sd (ddof 1), min, :data:`QUANTILES`, max (NaN runs left out)."""
     rows = []
     for outcome in outcomes:
@@ -283,7 +145,7 @@ def summary(store: Store, outcomes: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def replicate_variance(store: Store, outcomes: Sequence[str]) -> pd.DataFrame:
+def replicate_variance(store: StoreData, outcomes: Sequence[str]) -> pd.DataFrame:
     """Replicate noise per outcome, on the points whose replicates are all present and not NaN.
 
     Columns: ``points`` used, ``replicates`` R, ``total_variance`` over those runs (ddof 1),
@@ -319,7 +181,7 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if np.isfinite(a) and np.isfinite(b) and b > 0 else np.nan
 
 
-def _usable(store: Store, outcomes: Sequence[str]) -> tuple[list[str], list[dict]]:
+def _usable(store: StoreData, outcomes: Sequence[str]) -> tuple[list[str], list[dict]]:
     """Outcomes whose point means can enter the indices, and notes on the others."""
     usable, notes = [], []
     for outcome in outcomes:
@@ -357,7 +219,7 @@ def _note(outcome: str, text: str) -> dict:
 # ----------------------------------------------------------------------------------- methods
 
 
-def _need_points(store: Store, step: int, what: str) -> int:
+def _need_points(store: StoreData, step: int, what: str) -> int:
     """The number of blocks of ``step`` points, or :class:`UserError` if the design does not divide."""
     if step < 1 or store.n_points % step:
         raise UserError(
@@ -368,7 +230,7 @@ def _need_points(store: Store, step: int, what: str) -> int:
 
 
 def sobol_indices(
-    store: Store, outcomes: Sequence[str], *, level: float, seed: int, eta: dict[str, float]
+    store: StoreData, outcomes: Sequence[str], *, level: float, seed: int, eta: dict[str, float]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SALib Sobol indices per outcome on the point means: (first and total order, second order).
 
@@ -421,7 +283,7 @@ def sobol_indices(
 
 
 def morris_indices(
-    store: Store, outcomes: Sequence[str], *, level: float, seed: int, eta: dict[str, float]
+    store: StoreData, outcomes: Sequence[str], *, level: float, seed: int, eta: dict[str, float]
 ) -> pd.DataFrame:
     """SALib Morris screening per outcome on the point means, X the ``u.`` columns, ``num_levels`` the design's.
 
@@ -462,7 +324,7 @@ def morris_indices(
     )
 
 
-def fast_indices(store: Store, outcomes: Sequence[str], *, eta: dict[str, float]) -> pd.DataFrame:
+def fast_indices(store: StoreData, outcomes: Sequence[str], *, eta: dict[str, float]) -> pd.DataFrame:
     """Extended FAST first and total indices per outcome on the point means, ``M`` the design's (default 4).
 
     The indices are SALib's (``SALib.analyze.fast.compute_orders`` on each parameter's search curve).
@@ -497,13 +359,13 @@ def fast_indices(store: Store, outcomes: Sequence[str], *, eta: dict[str, float]
     return pd.DataFrame(rows, columns=["outcome", "parameter", "S1", "ST", "noise_share_of_means"])
 
 
-def _level_order(store: Store, name: str) -> list:
+def _level_order(store: StoreData, name: str) -> list:
     """A parameter's levels in the order of their unit-space samples (the order they were mapped in)."""
     u = store.design.groupby(name, sort=False)[f"u.{name}"].mean()
     return list(u.sort_values(kind="stable").index)
 
 
-def factorial_effects(store: Store, outcomes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def factorial_effects(store: StoreData, outcomes: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Main effects, two-way interaction effects and shares of the sum of squares, on the point means.
 
     Main effect of a level: the mean over points at that level minus the grand mean. Interaction of
@@ -595,7 +457,7 @@ def factorial_effects(store: Store, outcomes: Sequence[str]) -> tuple[pd.DataFra
     return main, inter, shares
 
 
-def _balanced(store: Store) -> bool:
+def _balanced(store: StoreData) -> bool:
     """Whether the design is a full grid with the same number of points in every cell of every two parameters."""
     design, names = store.design, store.parameters
     if len(names) == 1:
@@ -607,7 +469,7 @@ def _balanced(store: Store) -> bool:
     return True
 
 
-def spearman_correlations(store: Store, outcomes: Sequence[str], *, level: float) -> pd.DataFrame:
+def spearman_correlations(store: StoreData, outcomes: Sequence[str], *, level: float) -> pd.DataFrame:
     """Spearman rank correlation of each parameter's unit sample with each outcome's point means.
 
     The unit sample is a monotone map of the value as run, so the ranks (and rho) are the value's,
@@ -644,7 +506,7 @@ def spearman_correlations(store: Store, outcomes: Sequence[str], *, level: float
 # ---------------------------------------------------------------------------------- analysis
 
 
-def _check_options(store: Store, outcomes: Sequence[str] | None, level: float) -> list[str]:
+def _check_options(store: StoreData, outcomes: Sequence[str] | None, level: float) -> list[str]:
     if not (isinstance(level, int | float) and 0 < level < 1):
         raise UserError(f"expected a confidence level between 0 and 1, got {level!r}", source="level")
     if outcomes is None:
@@ -659,7 +521,7 @@ def _check_options(store: Store, outcomes: Sequence[str] | None, level: float) -
     return chosen
 
 
-def _analyze(store: Store, outcomes: Sequence[str], level: float, seed: int) -> dict[str, pd.DataFrame]:
+def _analyze(store: StoreData, outcomes: Sequence[str], level: float, seed: int) -> dict[str, pd.DataFrame]:
     variance = replicate_variance(store, outcomes)
     eta = dict(zip(variance["outcome"], variance["noise_share_of_means"], strict=True))
     tables = {"summary": summary(store, outcomes), "variance": variance}
@@ -771,7 +633,7 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _write(store: Store, tables: dict[str, pd.DataFrame], out: Path, *, level: float, seed: int) -> None:
+def _write(store: StoreData, tables: dict[str, pd.DataFrame], out: Path, *, level: float, seed: int) -> None:
     about = {
         "store": store.manifest.get("name"),
         "experiment_hash": store.manifest.get("experiment_hash"),

@@ -28,7 +28,6 @@ no randomness, so the same store and options always give the same boxes.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from scipy.stats import binom
 
 from diffusion_sim.atomic import atomic_folder
 from diffusion_sim.errors import UserError
+from diffusion_sim.experiment.store import StoreData, load_store
 
 __all__ = [
     "BY",
@@ -208,43 +208,16 @@ class Discovery:
 # ------------------------------------------------------------------------------- the store
 
 
-def _read_store(store: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    """The manifest and design of a result store, with clear errors for anything else."""
-    shown = str(store)
-    if not store.is_dir():
-        raise UserError("no such folder; expected an experiment's result store", source=shown)
-    try:
-        manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError("not an experiment result store: it has no manifest.json", source=shown) from None
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read manifest.json ({err})", source=shown) from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("parameters"), list):
-        raise UserError("manifest.json has no list of parameters", source=shown)
-    try:
-        design = pd.read_parquet(store / "design.parquet")
-    except FileNotFoundError:
-        raise UserError("the result store has no design.parquet", source=shown) from None
-    except (OSError, ValueError) as err:
-        raise UserError(f"cannot read design.parquet ({err})", source=shown) from None
-    return manifest, design
-
-
-def _read_outcome(store: Path, manifest: dict[str, Any], outcome: str) -> pd.DataFrame:
-    """Columns ``point``, ``replicate`` and the outcome from every results shard."""
-    shown = str(store)
-    kept = [str(o) for o in manifest.get("outcomes", [])]
-    if outcome not in kept:
-        listed = ", ".join(kept) if kept else "none"
-        raise UserError(f"unknown outcome {outcome!r}; this experiment kept: {listed}", source=shown, field="outcome")
-    folder = store / "results"
-    if not folder.is_dir() or not any(p.suffix == ".parquet" and not p.name.startswith(".") for p in folder.iterdir()):
-        raise UserError("the experiment has no results yet (results/ holds no shard)", source=shown)
-    try:
-        results = pd.read_parquet(folder, columns=["point", "replicate", outcome])
-    except (OSError, ValueError, KeyError) as err:
-        raise UserError(f"cannot read {outcome!r} from results/ ({err})", source=shown) from None
-    return results
+def _read_outcome(data: StoreData, outcome: str) -> pd.DataFrame:
+    """Columns ``point``, ``replicate`` and the outcome of every run in the store (read by :func:`load_store`)."""
+    if outcome not in data.outcomes:
+        listed = ", ".join(data.outcomes) if data.outcomes else "none"
+        raise UserError(
+            f"unknown outcome {outcome!r}; this experiment kept: {listed}", source=str(data.path), field="outcome"
+        )
+    if not data.present.any():
+        raise UserError("the experiment has no results yet (results/ holds no shard)", source=str(data.path))
+    return data.frame([outcome])
 
 
 def _inputs(store: Path, manifest: dict[str, Any], design: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -528,8 +501,9 @@ def discover(
         below, above, by, missing, peel_alpha, paste_alpha, mass_min, min_density, max_boxes
     )
     store = Path(store_dir)
-    manifest, design = _read_store(store)
-    results = _read_outcome(store, manifest, outcome)
+    data = load_store(store)
+    manifest, design = data.manifest, data.design
+    results = _read_outcome(data, outcome)
     x_all, kinds = _inputs(store, manifest, design)
     unknown = sorted(set(results["point"].unique()) - set(x_all.index))
     if unknown:
