@@ -141,19 +141,18 @@ def main(argv: list[str] | None = None) -> int:
               f"{args.households:,} households x {args.steps} steps, 1 replicate per point")  # fmt: skip
         # both backends' workers are started and warmed (imports, compiled kernels) by a tiny experiment first:
         # what is timed is the experiment itself, as on a laptop's second run or a cluster that is already up
-        timed_experiment(warm, tmp / "warm-loky", "loky", 2)  # loky keeps its worker processes for the next call
-        t_loky, runs = timed_experiment(path, tmp / "loky", "loky", 2)
-        rate_loky = runs / t_loky
-        print(f"  loky, 2 workers:              {t_loky:5.1f} s  {rate_loky:6.1f} runs/s")
         from distributed import LocalCluster
 
         http = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                           dashboard_address=None, scheduler_kwargs=http) as cluster:  # fmt: skip
             address = cluster.scheduler_address
+            timed_experiment(warm, tmp / "warm-loky", "loky", 2)  # loky keeps its worker processes for the next call
             timed_experiment(warm, tmp / "warm-dask", "dask", None, address)
+            t_loky, runs = timed_experiment(path, tmp / "loky", "loky", 2)
             t_dask, runs_d = timed_experiment(path, tmp / "dask", "dask", None, address)
-        rate_dask = runs_d / t_dask
+        rate_loky, rate_dask = runs / t_loky, runs_d / t_dask
+        print(f"  loky, 2 workers:              {t_loky:5.1f} s  {rate_loky:6.1f} runs/s")
         print(f"  Dask LocalCluster, 2 workers: {t_dask:5.1f} s  {rate_dask:6.1f} runs/s")
         per_ref = batch_run_seconds_per_run(path, args.batch_run_points)
         per_loky = t_loky / runs * 2  # per run on one core (2 workers)
