@@ -86,8 +86,12 @@ def test_a_bad_experiment_file_gets_one_message_naming_file_line_and_field(tmp_p
         "low: 0.001\n": ("needs high",),
         "n: 12": ("power of 2",),
         "final_coverag,": ("outcomes", "final_coverag"),
-        "no-such-training": ("no intervention 'no-such-training'", "religious-leader-training"),
-        "externall": ("externall",),
+        "no-such-training": (
+            "line 7: parameters.1.path",
+            "no intervention 'no-such-training'",
+            "religious-leader-training",
+        ),
+        "externall": ("line 6: parameters.0.path: behaviour.externall", "has no key 'externall'"),
     }
     key = next(k for k in expected if k in needle + "\n")
     for part in expected[key]:

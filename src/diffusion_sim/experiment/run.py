@@ -168,13 +168,29 @@ def check_experiment(path: str | Path) -> tuple[Experiment, str, Scenarios, pd.D
             field="outcomes",
         )
     design = sample(exp)
-    for corner in (0.0, 1.0):  # every path exists and takes both ends of its range
-        values = {p.label: value_of(p, corner) for p in exp.parameters}
-        try:
-            scenario_for(scenarios, values, source=str(path))
-        except UserError as err:
-            raise UserError(err.message, source=str(path), field=err.field) from None
+    import copy
+
+    for k, p in enumerate(exp.parameters):  # every path exists and takes both ends of its range, one at a time
+        alone = copy.copy(scenarios)
+        alone.exp = exp.model_copy(update={"parameters": [p]})
+        for corner in (0.0, 1.0):
+            try:
+                scenario_for(alone, {p.label: value_of(p, corner)}, source=str(path))
+            except UserError as err:
+                raise _at_parameter(err, k, p.path, path) from None
+    for corner in (0.0, 1.0):  # and all together (e.g. two parameters that contradict each other)
+        scenario_for(scenarios, {p.label: value_of(p, corner) for p in exp.parameters}, source=str(path))
     return exp, text, scenarios, design
+
+
+def _at_parameter(err: UserError, k: int, what: str, path: str | Path) -> UserError:
+    """A parameter's error located at its line of the experiment file (``line N: parameters.K.path``)."""
+    from diffusion_sim.scenario.yaml_source import _read_mapping
+
+    _, lines = _read_mapping(Path(path), str(path))
+    line = lines.get(("parameters", str(k), "path"))
+    where = f"line {line}: " if line else ""
+    return UserError(f"{where}parameters.{k}.path: {what}: {err.message}", source=str(path))
 
 
 def _manifest(exp: Experiment, text: str, path: str, design: pd.DataFrame, tasks: list[Task]) -> dict[str, Any]:
