@@ -52,6 +52,7 @@ def local_scheduler():
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},  # no clash on port 8787
         memory_limit="1GiB",
     ) as cluster:
         yield cluster
