@@ -208,7 +208,7 @@ def _start_munged(root: Path) -> int | None:
         ],
         check=True, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
-    _wait_until(lambda: (folder / "munged.pid").exists(), 10)
+    _wait_until(lambda: _read_pid(folder / "munged.pid") is not None, 10)
     return _read_pid(folder / "munged.pid")
 
 
@@ -238,7 +238,8 @@ def start(timeout: float = 60.0) -> SlurmNode:
                 [_which(daemon) or daemon, *args, "-f", str(conf)],
                 env=node.env, capture_output=True, text=True, timeout=30,
             )  # fmt: skip
-            _wait_until(lambda d=daemon: (root / f"{d}.pid").exists(), 10)
+            # the pid file exists before the daemon has written its pid into it: wait for the pid itself
+            _wait_until(lambda d=daemon: _read_pid(root / f"{d}.pid") is not None, 10)
             node.daemons[daemon] = _read_pid(root / f"{daemon}.pid")
             if done.returncode != 0 or not _alive(node.daemons[daemon]):
                 raise SlurmStartError(f"{daemon} did not start: {done.stderr.strip()}\n{node.logs()}")
