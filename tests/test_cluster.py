@@ -15,12 +15,10 @@ import psutil
 import pytest
 from pydantic import ValidationError
 
-from cluster_fixtures import (  # noqa: F401, F811 (fixtures)
+from cluster_fixtures import (  # the fixtures (slurm, local_scheduler) come from conftest: one SLURM node per session
     TESTS_ON_PATH,
     fail_on_three,
     identify,
-    local_scheduler,
-    slurm,
     wait_for_go,
 )
 from diffusion_sim.errors import UserError
@@ -139,7 +137,7 @@ def test_dask_cluster_is_closed_on_interrupt():
     assert client.status == "closed"
 
 
-def test_dask_joins_a_running_scheduler(local_scheduler):  # noqa: F811
+def test_dask_joins_a_running_scheduler(local_scheduler):
     address = local_scheduler.scheduler_address
     with backend("dask", scheduler=address) as b:
         assert b.cluster is None
@@ -173,7 +171,7 @@ SLURM_SPEC = ClusterSpec(
 )
 
 
-def test_slurm_runs_tasks_in_batch_jobs(slurm):  # noqa: F811
+def test_slurm_runs_tasks_in_batch_jobs(slurm):
     with backend("dask", cluster=SLURM_SPEC) as b:
         assert b.n_workers == 2
         assert b.worker_memory_bytes() == 2 * 2**30  # waits for a first worker; memory 2GiB, 1 process, 1 core
@@ -185,7 +183,7 @@ def test_slurm_runs_tasks_in_batch_jobs(slurm):  # noqa: F811
     assert _wait_until(lambda: not slurm.job_ids()), "the worker jobs were not cancelled when the block ended"
 
 
-def test_a_cancelled_slurm_job_loses_no_task_and_is_replaced(slurm):  # noqa: F811
+def test_a_cancelled_slurm_job_loses_no_task_and_is_replaced(slurm):
     """scancel the job whose worker runs a task: the task runs again in the other job, and a new job is submitted."""
     name = uuid.uuid4().hex
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "1s"}):
