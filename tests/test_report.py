@@ -583,7 +583,7 @@ def test_headline_table_fits_a_1280_px_window_in_chromium(page, tmp_path):
     scroll, client = widths["headline-table"]
     assert 900 < client <= 1280  # the page's main column at a 1,280 px window
     assert scroll <= client  # no horizontal scrolling
-    for table in ("glance-table", "ce-table", "cost-build-table"):
+    for table in ("glance-table", "ce-table", "cost-build-table", "channel-table"):
         assert widths[table][0] <= widths[table][1], table
 
 

@@ -195,7 +195,7 @@ def equity_figure(comp: Comparison, level: float = 0.95) -> Figure:
     series = [
         ("coverage_marginalised", "marginalised households", _TAB10[4], ""),
         ("coverage_not_marginalised", "other households", _TAB10[0], ""),
-        ("lowest_village_coverage", "lowest village (all agents)", _TAB10[7], "//"),
+        ("lowest_village_coverage", "lowest village (its households)", _TAB10[7], "//"),
     ]
     n = len(comp.names)
     fig = Figure(figsize=(min(12.0, max(6.5, 1.6 + 1.5 * n)), 4.8), dpi=100, layout="constrained")

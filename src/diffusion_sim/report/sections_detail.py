@@ -101,16 +101,17 @@ def channels_section(comp: Comparison) -> str:
         "Mean number of adoptions through each channel over the run (initial seeds included; an agent who "
         "abandons and adopts again counts twice). Channels no scenario used are left out."
     )
+    # one row per channel and a column per scenario: as many channels as there are fit any page
     rows = []
-    for k, sc in enumerate(comp.scenarios):
-        values = table.loc[sc.name]
-        cells = [
-            scenario_header(sc, k == 0),
-            *(cell(format_count(v)) for v in values),
-            cell(format_count(values.sum())),
-        ]
-        rows.append(table_row(cells, k == 0))
-    headers = ["Scenario", *(esc(CHANNEL_LABELS[c]) for c in table.columns), "Total"]
+    for ch in table.columns:
+        cells = [f'<th scope="row">{esc(CHANNEL_LABELS[ch])}</th>']
+        cells += [cell(format_count(table.loc[sc.name, ch])) for sc in comp.scenarios]
+        rows.append(table_row(cells))
+    totals = [cell(format_count(table.loc[sc.name].sum())) for sc in comp.scenarios]
+    rows.append(f'<tr class="total"><th scope="row">Total</th>{"".join(totals)}</tr>')
+    headers = ["Channel"] + [
+        esc(sc.name) + (' <span class="tag">(baseline)</span>' if k == 0 else "") for k, sc in enumerate(comp.scenarios)
+    ]
     alt = "Stacked bar chart of adoptions by channel per scenario"
     body = figure_html(fig, alt, caption) + html_table(
         "channel-table", headers, rows, "Mean adoptions over replicates."
