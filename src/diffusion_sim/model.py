@@ -15,8 +15,9 @@ from diffusion_sim.community import Community, build_community
 from diffusion_sim.interventions import build_interventions
 from diffusion_sim.network.graph import influence_matrix
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER
+from diffusion_sim.recording import Recorder
 from diffusion_sim.resources import check_run_memory
-from diffusion_sim.results import Recorder, RunResult
+from diffusion_sim.results import RunResult
 from diffusion_sim.rng import Streams
 from diffusion_sim.scenario.schema import LAYERS, Scenario
 

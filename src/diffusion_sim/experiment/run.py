@@ -195,7 +195,7 @@ def _at_parameter(err: UserError, k: int, what: str, path: str | Path) -> UserEr
 
 def _manifest(exp: Experiment, text: str, path: str, design: pd.DataFrame, tasks: list[Task]) -> dict[str, Any]:
     from diffusion_sim import __version__
-    from diffusion_sim.results import _git_commit
+    from diffusion_sim.provenance import git_commit
 
     d = exp.design
     options = {"n": d.n, "second_order": d.second_order} if d.method == "sobol" else {}
@@ -227,7 +227,7 @@ def _manifest(exp: Experiment, text: str, path: str, design: pd.DataFrame, tasks
         "chunks": len(tasks),
         "runs_per_shard": exp.runs_per_shard,
         "package_version": __version__,
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
     }
 
 
