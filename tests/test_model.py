@@ -216,3 +216,14 @@ def test_a_run_too_big_for_memory_is_refused_with_a_clear_message(monkeypatch, t
     err = capsys.readouterr().err
     assert "replicates" in err and "MB of memory" in err and "fewer replicates" in err and "(4 MB: test limit)" in err
     assert not out.exists()
+
+
+def test_group_codes_the_kernel_uses_are_the_recorders(small_scenario):
+    from diffusion_sim.community import build_community
+    from diffusion_sim.kernels import HOUSEHOLD_GROUP
+    from diffusion_sim.recording import FIRST_VILLAGE_GROUP, group_labels
+
+    labels = group_labels(build_community(small_scenario, 0).population)
+    assert labels[HOUSEHOLD_GROUP] == "role=household"
+    assert labels[FIRST_VILLAGE_GROUP].startswith("village=")
+    assert not labels[FIRST_VILLAGE_GROUP - 1].startswith("village=")
