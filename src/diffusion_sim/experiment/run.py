@@ -17,7 +17,6 @@ give the same store on any backend (tested), and a resumed experiment equals an 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -349,8 +348,3 @@ def _from_backend(open_backend, kind, workers, scheduler, tasks, exp, source) ->
     with open_backend(kind, workers=workers, scheduler=scheduler, cluster=cluster) as b:
         check_worker_memory(tasks[0].scenarios, exp, b.worker_memory_bytes(), source)
         yield from b.map_unordered(evaluate_chunk, tasks)
-
-
-def runs_per_second(n_runs: int, seconds: float) -> float:
-    """Runs per second (for messages and the benchmark)."""
-    return n_runs / seconds if seconds > 0 else math.inf

@@ -24,9 +24,8 @@ the distribution's bounds: the documented rounding rule.
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -44,9 +43,13 @@ __all__ = [
     "load_experiment",
 ]
 
-DESIGN_METHODS = ("full_factorial", "latin_hypercube", "sobol", "morris", "fast", "monte_carlo")
-DISTRIBUTIONS = ("uniform", "normal", "truncated_normal", "triangular", "log_uniform", "integer", "categorical")
-SERIES_METRICS = ("coverage", "coverage_people", "adopters", "new_adopters", "abandonments", "cost")
+DesignMethod = Literal["full_factorial", "latin_hypercube", "sobol", "morris", "fast", "monte_carlo"]
+Distribution = Literal["uniform", "normal", "truncated_normal", "triangular", "log_uniform", "integer", "categorical"]
+SeriesMetric = Literal["coverage", "coverage_people", "adopters", "new_adopters", "abandonments", "cost"]
+
+DESIGN_METHODS: tuple[str, ...] = get_args(DesignMethod)
+DISTRIBUTIONS: tuple[str, ...] = get_args(Distribution)
+SERIES_METRICS: tuple[str, ...] = get_args(SeriesMetric)
 """Per-step metrics an experiment can keep: household coverage (of households; of people), adopting
 households, new adopters and abandonments (every agent), programme cost."""
 
@@ -64,9 +67,7 @@ class Parameter(Strict):
     name: str | None = Field(
         None, min_length=1, max_length=100, description="Short name in tables and plots (default: the path)."
     )
-    distribution: Literal[
-        "uniform", "normal", "truncated_normal", "triangular", "log_uniform", "integer", "categorical"
-    ] = Field(description="How values are drawn from a unit sample.")
+    distribution: Distribution = Field(description="How values are drawn from a unit sample.")
     low: Number | None = Field(
         None, description="Lower bound (uniform, truncated_normal, triangular, log_uniform, integer)."
     )
@@ -123,7 +124,7 @@ class Parameter(Strict):
 class Design(Strict):
     """How design points are sampled (SALib's samplers, in the unit hypercube)."""
 
-    method: Literal["full_factorial", "latin_hypercube", "sobol", "morris", "fast", "monte_carlo"] = Field(
+    method: DesignMethod = Field(
         description="full_factorial, latin_hypercube, sobol (Saltelli), morris, fast, or monte_carlo (fixed scenarios)."
     )
     n: int | None = Field(
@@ -169,7 +170,7 @@ class Experiment(Strict):
         min_length=1,
         description="Outcome columns to keep (any column of the comparison's outcome table).",
     )
-    series: list[Literal["coverage", "coverage_people", "adopters", "new_adopters", "abandonments", "cost"]] = Field(
+    series: list[SeriesMetric] = Field(
         default_factory=list, description="Per-step metrics to keep (optional; they grow the store by steps x runs)."
     )
     runs_per_shard: int = Field(
@@ -198,11 +199,6 @@ class Experiment(Strict):
             raise ValueError(f"the {self.design.method} design needs at least two parameters")
         return self
 
-    @property
-    def n_runs_hint(self) -> str:
-        """How many runs the design makes, in words (for messages)."""
-        return f"{self.replicates} replicate(s) per point"
-
 
 def load_experiment(path: str | Path) -> tuple[Experiment, str]:
     """Read and validate an experiment file; returns it and its text (hashed into the store's manifest).
@@ -226,7 +222,3 @@ def text_hash(text: str) -> str:
     """SHA-256 of an experiment file's text (16 hex characters), to recognise it when resuming."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-
-def finite(x: float) -> bool:
-    """Whether a number is finite (NaN and infinities are not)."""
-    return math.isfinite(x)

@@ -27,11 +27,12 @@ import pandas as pd
 
 from diffusion_sim.atomic import MARKER, atomic_file, atomic_folder, check_output_folder
 from diffusion_sim.errors import UserError
+from diffusion_sim.experiment.spec import DESIGN_METHODS
 
 __all__ = ["METHODS", "STORE_FILES", "Store", "StoreData", "load_store"]
 
-METHODS = ("full_factorial", "latin_hypercube", "sobol", "morris", "fast", "monte_carlo")
-"""Design methods a store may hold (the ``method`` of its manifest)."""
+METHODS = DESIGN_METHODS
+"""Design methods a store may hold (the ``method`` of its manifest): those of experiment files."""
 
 STORE_FILES = ("manifest.json", "design.parquet", "results", "series")
 _CHUNK = re.compile(r"^chunk-(\d{5,})\.parquet$")
