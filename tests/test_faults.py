@@ -337,6 +337,40 @@ def test_ctrl_c_while_writing_moves_nothing_into_place(tmp_path, monkeypatch, ca
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_ctrl_c_that_python_drops_still_interrupts_the_command(tmp_path, monkeypatch, capsys):
+    """A KeyboardInterrupt raised in a weakref callback (as during an import, seen in CI) is not lost."""
+    import weakref
+
+    from diffusion_sim import runner
+
+    class Thing:
+        pass
+
+    def dropped_interrupt(*a):
+        thing = Thing()
+        ref = weakref.ref(thing, lambda ref: (_ for _ in ()).throw(KeyboardInterrupt))
+        del thing
+        return ref  # the callback raises; Python can only pass the exception to sys.unraisablehook
+
+    real = runner.write_frame
+
+    def write_frame(*a):
+        dropped_interrupt()
+        real(*a)
+
+    monkeypatch.setattr(runner, "write_frame", write_frame)
+    out = tmp_path / "res"
+    assert main(["run", "--out", str(out), *SMALL]) == 130
+    assert capsys.readouterr().err == "interrupted\n"  # not "Exception ignored in ..." and a traceback
+    assert list(tmp_path.iterdir()) == []
+    assert not interrupts.interrupt_pending()  # forgotten once the command has ended
+    with interrupts.remember_interrupts():
+        dropped_interrupt()
+        assert interrupts.interrupt_pending()
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.check()
+
+
 def test_an_interrupt_surfacing_as_a_system_error_is_an_interrupt(tmp_path, monkeypatch, capsys):
     import diffusion_sim.runner as runner
 

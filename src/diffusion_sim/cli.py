@@ -356,15 +356,20 @@ def main(argv: list[str] | None = None) -> int:
     Exit status: 0 on success, 2 for a user error (one ``error:`` line, nothing written) and for a run
     that does not fit in memory, 130 when interrupted (Ctrl-C; ``interrupted``, nothing written).
     """
+    from diffusion_sim import interrupts
+
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 2
-        if args.command not in COMMANDS:
-            parser.error(f"unknown command {args.command!r}")
-        return _dispatch(args)
+        with interrupts.remember_interrupts():  # a Ctrl-C that Python drops (e.g. in an import) is not lost
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 2
+            if args.command not in COMMANDS:
+                parser.error(f"unknown command {args.command!r}")
+            status = _dispatch(args)
+            interrupts.check()  # one dropped after the last safe point
+            return status
     except KeyboardInterrupt:
         return _interrupted()
     except Exception as err:  # e.g. SystemError: an interrupt that surfaced inside compiled code

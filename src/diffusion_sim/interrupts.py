@@ -5,18 +5,50 @@ middle of the dispatcher's call) surfaces as ``SystemError: CPUDispatcher(...) r
 an exception set``. While :func:`deferred_interrupts` is active, the first SIGINT only sets a flag;
 :func:`check`, called between steps (and by the atomic writer before it moves output into place),
 raises ``KeyboardInterrupt`` there. A second SIGINT interrupts at once, wherever the program is.
+
+Python ignores (prints and drops) an exception raised in a weakref callback or a ``__del__``; a Ctrl-C
+that lands there, for example during an import, would be lost and the command would finish as if
+nothing happened. The command line therefore runs inside :func:`remember_interrupts`: such a dropped
+interrupt is remembered, and :func:`check` (and the command's end) raise it again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
-__all__ = ["check", "deferred_interrupts", "interrupt_pending", "is_interrupt"]
+__all__ = ["check", "deferred_interrupts", "interrupt_pending", "is_interrupt", "remember_interrupts"]
 
 _pending = False
+_seen = False  # Python dropped a KeyboardInterrupt (see remember_interrupts)
+
+
+@contextlib.contextmanager
+def remember_interrupts() -> Iterator[None]:
+    """Within the block, a ``KeyboardInterrupt`` that Python drops is remembered, not printed.
+
+    Python passes an exception it cannot raise (in a weakref callback, a ``__del__``, a finaliser) to
+    ``sys.unraisablehook``, which prints it and goes on. For a ``KeyboardInterrupt`` this hook instead
+    sets a flag that the next :func:`check` raises; other exceptions go to the previous hook.
+    """
+    global _seen
+    previous, _seen = sys.unraisablehook, False
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> None:
+        global _seen
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _seen = True
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook, _seen = previous, False
 
 
 def _on_sigint(signum: int, frame: object) -> None:
@@ -28,13 +60,13 @@ def _on_sigint(signum: int, frame: object) -> None:
 
 
 def interrupt_pending() -> bool:
-    """Whether a deferred Ctrl-C is waiting for the next safe point."""
-    return _pending
+    """Whether a Ctrl-C is waiting for the next safe point (deferred, or raised and dropped by Python)."""
+    return _pending or _seen
 
 
 def check() -> None:
-    """A safe point: raise ``KeyboardInterrupt`` if Ctrl-C was pressed since deferral began."""
-    if _pending:
+    """A safe point: raise ``KeyboardInterrupt`` if Ctrl-C was pressed (and not yet acted on)."""
+    if _pending or _seen:
         raise KeyboardInterrupt
 
 
