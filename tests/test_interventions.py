@@ -175,6 +175,31 @@ def test_seeding_strategies_pick_what_they_say():
     assert pop.marginalised[chosen].all() and (pop.role[chosen] == HOUSEHOLD).all()
 
 
+def test_seeding_the_chosen_people_seeds_exactly_them_in_every_replicate():
+    people = [3, 77, 400, 801]
+    model, _ = run([{"type": "seeding", "strategy": "chosen", "people": people, "start": 2, "cost_per_seed": 5.0}])
+    for r in range(2):
+        np.testing.assert_array_equal(model.interventions[0].seeds[r], people)
+        np.testing.assert_array_equal(np.flatnonzero(model.channel[:, r] == bh.SEEDING), people)
+    assert model.recorder.cost[2].sum() == 2 * 4 * 5.0
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"strategy": "chosen"}, "give it with strategy chosen, and only then"),
+        ({"strategy": "random", "count": 2, "people": [1]}, "give it with strategy chosen, and only then"),
+        ({"strategy": "chosen", "people": [1, 1]}, "lists an agent twice"),
+        ({"strategy": "chosen", "people": [1, 2], "count": 3}, "count is 3 but people lists 2 agents"),
+        ({"strategy": "chosen", "people": [5, 100_000]}, "lists agent 100000, but the community has only"),
+        ({"strategy": "chosen", "people": [-1]}, "greater than or equal to 0"),
+    ],
+)
+def test_chosen_seeding_mistakes_are_named(spec, message):
+    with pytest.raises(Exception, match=message):
+        scenario_from_dict({**BASE, "interventions": [{"type": "seeding", **spec}]})
+
+
 def test_seeding_budget_buys_seeds():
     sc = scenario_from_dict({**BASE, "interventions": [{"type": "seeding", "budget": 100.0, "cost_per_seed": 7.0}]})
     assert sc.interventions[0].n_seeds() == 14

@@ -13,12 +13,13 @@ from diffusion_sim import behaviour as bh
 from diffusion_sim import interrupts, kernels
 from diffusion_sim.community import Community, build_community
 from diffusion_sim.interventions import build_interventions
+from diffusion_sim.interventions.switches import Switch, played_scenario, start_intervention, stop_intervention
 from diffusion_sim.network.graph import influence_matrix
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER
 from diffusion_sim.recording import Recorder
 from diffusion_sim.resources import check_run_memory
 from diffusion_sim.results import RunResult
-from diffusion_sim.rng import Streams
+from diffusion_sim.rng import Streams, generator
 from diffusion_sim.scenario.schema import LAYERS, Scenario
 
 __all__ = ["DiffusionModel", "AGENT_OBJECTS_LIMIT"]
@@ -69,7 +70,10 @@ class DiffusionModel(mesa.Model):
         community: Community | None = None,
         create_agents: bool | None = None,
     ) -> None:
-        super().__init__(rng=int(seed))
+        # Mesa's own generators (model.rng, model.random) are for the user's code: the model never draws
+        # from them, and they are seeded from a stream of their own, so drawing from them shifts no
+        # number of the run (the run's draws are keyed by stream, step and agent: diffusion_sim.rng)
+        super().__init__(rng=generator(int(seed), "mesa"))
         self.params = scenario if scenario is not None else Scenario()
         self.seed = int(seed)
         self.streams = Streams(self.seed, list(replicates))
@@ -156,6 +160,8 @@ class DiffusionModel(mesa.Model):
         self.recorder = Recorder(pop, self.R, [iv.label for iv in self.params.interventions])
         self.recorder.record_initial(self.adopted, self.channel)
         self.interventions = build_interventions(self)
+        self.switches: list[Switch] = []  # interventions switched on or off during the run
+        self.running = self.params.schedule.steps > 0
 
         if create_agents is None:
             create_agents = self.n <= AGENT_OBJECTS_LIMIT and self.R == 1
@@ -242,6 +248,24 @@ class DiffusionModel(mesa.Model):
         self._N, self._N_next = self._N_next, self._N
         # 4. record
         rec.record(t, cnt_new, cnt_ab, cnt_ch, self._spending)
+        if t >= self.params.schedule.steps:
+            self.running = False  # the schedule is over: Mesa's run_model() and a Play button stop here
+
+    # ---- switching interventions during a run (diffusion_sim.interventions.switches)
+    def start_intervention(self, spec) -> str:
+        """Switch an intervention (a schema object or mapping) on from the next step; returns its identity.
+
+        Recorded in :attr:`switches`; :meth:`played_scenario` replays the run exactly.
+        """
+        return start_intervention(self, spec)
+
+    def stop_intervention(self, identity: str) -> None:
+        """Switch the intervention with this stream identity off from the next step."""
+        stop_intervention(self, identity)
+
+    def played_scenario(self) -> Scenario:
+        """The scenario whose run, with the same seed, equals this one, switches included."""
+        return played_scenario(self)
 
     # ---- what interventions may do; each keeps the exposures exact and marks what changed
     def adopt(self, agents: np.ndarray, columns: np.ndarray, channel: int) -> int:

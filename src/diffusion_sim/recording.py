@@ -108,6 +108,18 @@ class Recorder:
         shape = (len(self.interventions), self.R)
         return np.zeros(shape), np.zeros(shape), np.zeros(shape)
 
+    def add_intervention(self, label: str) -> None:
+        """A new intervention (switched on during the run): a cost row of zeros in every step so far."""
+        self.interventions.append(label)
+        for store in (self.cost, self.community_cost, self.delivered):
+            store[:] = [np.vstack([x, np.zeros((1, self.R))]) for x in store]
+
+    def remove_intervention(self, index: int) -> None:
+        """Forget an intervention that never acted (switched off before its start; its rows are zero)."""
+        del self.interventions[index]
+        for store in (self.cost, self.community_cost, self.delivered):
+            store[:] = [np.delete(x, index, axis=0) for x in store]
+
     def new_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Zeroed count arrays for one step.
 

@@ -16,7 +16,8 @@ from diffusion_sim.interventions.families import (
     SeedingImpl,
     YouthVolunteersImpl,
 )
-from diffusion_sim.scenario.intervention_schema import INTERVENTION_TYPES, stream_identities
+from diffusion_sim.interventions.switches import acting_order
+from diffusion_sim.scenario.intervention_schema import stream_identities
 
 if TYPE_CHECKING:
     from diffusion_sim.model import DiffusionModel
@@ -48,11 +49,9 @@ def build_interventions(model: DiffusionModel) -> list[InterventionImpl]:
     one family in the order of their stream identities. So reordering a file changes nothing.
     """
     specs = model.params.interventions
-    ids = stream_identities(specs)
-    order = sorted(range(len(specs)), key=lambda k: (INTERVENTION_TYPES.index(specs[k].type), ids[k]))
     out = []
-    for index in order:
-        impl = REGISTRY[specs[index].type](specs[index], index, ids[index])
-        impl.setup(model)
+    for index, (spec, identity) in enumerate(zip(specs, stream_identities(specs), strict=True)):
+        impl = REGISTRY[spec.type](spec, index, identity)
+        impl.setup(model)  # depends on the community and the intervention's own streams only
         out.append(impl)
-    return out
+    return acting_order(out)

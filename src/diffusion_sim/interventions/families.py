@@ -8,6 +8,7 @@ import numpy as np
 
 from diffusion_sim import behaviour as bh
 from diffusion_sim import kernels
+from diffusion_sim.errors import UserError
 from diffusion_sim.interventions.base import InterventionImpl, contact_pairs, pick_per_provider, visit_and_convert
 from diffusion_sim.population import HOUSEHOLD, LEADER
 from diffusion_sim.scenario.schema import LEADER_KINDS
@@ -336,6 +337,15 @@ class SeedingImpl(InterventionImpl):
         elif s.strategy == "leaders":
             kinds = [LEADER_KINDS.index(k) for k in s.kinds]
             score = ((pop.role == LEADER) & np.isin(pop.leader_kind, kinds)) * (1e9 + degree)
+        elif s.strategy == "chosen":
+            if s.people and max(s.people) >= model.n:  # an imported community: its size is known only now
+                raise UserError(
+                    f"lists agent {max(s.people)}, but the community has only {model.n:,} agents; expected row "
+                    f"indices 0 to {model.n - 1:,}",
+                    field=f"interventions.{self.index}.people",
+                )
+            self.seeds = [np.asarray(s.people, np.int64) for _ in range(model.R)]
+            return
         else:  # marginalised_first
             score = (pop.role == HOUSEHOLD) * (pop.marginalised * 1.0)
         self.seeds = [np.lexsort((u[:, r], -score))[:n_seeds] for r in range(model.R)]

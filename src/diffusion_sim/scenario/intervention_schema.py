@@ -198,8 +198,13 @@ class Seeding(_Intervention):
     """Seed the behaviour in chosen agents under a budget: they adopt at the start step."""
 
     type: Literal["seeding"]
-    strategy: Literal["random", "highest_degree", "betweenness", "leaders", "marginalised_first"] = Field(
-        "highest_degree", description="Whom to seed."
+    strategy: Literal["random", "highest_degree", "betweenness", "leaders", "marginalised_first", "chosen"] = Field(
+        "highest_degree", description="Whom to seed (chosen: the agents listed in people)."
+    )
+    people: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None,
+        max_length=10_000_000,
+        description="The agents to seed, by row index (the agent column of the outputs), for the chosen strategy.",
     )
     kinds: list[LeaderKind] = Field(
         default_factory=lambda: ["religious", "traditional", "youth", "women"],
@@ -212,12 +217,22 @@ class Seeding(_Intervention):
 
     @model_validator(mode="after")
     def _size(self):
+        if (self.strategy == "chosen") != (self.people is not None):
+            raise ValueError("people lists the agents to seed: give it with strategy chosen, and only then")
+        if self.people is not None:
+            if len(set(self.people)) != len(self.people):
+                raise ValueError("people lists an agent twice; expected each agent at most once")
+            if self.count is not None and self.count != len(self.people):
+                raise ValueError(f"count is {self.count} but people lists {len(self.people)} agents; give one of them")
+            return self
         if self.count is None and (self.budget is None or self.cost_per_seed <= 0):
             raise ValueError("give count, or budget with a positive cost_per_seed")
         return self
 
     def n_seeds(self) -> int:
-        """Number of seeds: count, or what the budget buys."""
+        """Number of seeds: the people listed, count, or what the budget buys."""
+        if self.people is not None:
+            return len(self.people)
         return self.count if self.count is not None else int(self.budget // self.cost_per_seed)  # type: ignore[operator]
 
 

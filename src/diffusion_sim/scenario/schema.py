@@ -403,6 +403,11 @@ class Scenario(_Strict):
 
         n = expected_agents(self)
         for k, iv in enumerate(self.interventions):
+            if n is not None and isinstance(iv, Seeding) and iv.people and max(iv.people) >= n:
+                raise ValueError(
+                    f"interventions.{k}.people lists agent {max(iv.people)}, but the community has only {n:,} agents; "
+                    f"expected row indices 0 to {n - 1:,}"
+                )
             if n is None or not isinstance(iv, Seeding) or iv.n_seeds() <= n:
                 continue
             if iv.count is not None:

@@ -1,0 +1,253 @@
+"""What one browser session of the workshop page holds: its models, switches, curves and game.
+
+Everything the page shows is computed here, in plain Python, so it is tested without a browser:
+the page (:mod:`diffusion_sim.workshop.app`) only draws a :class:`WorkshopSession` and calls its
+methods. Each session has its own models, so two trainers on one laptop do not disturb each other.
+
+The models are ordinary :class:`~diffusion_sim.model.DiffusionModel` runs of one replicate. A
+switch is :meth:`~diffusion_sim.model.DiffusionModel.start_intervention` or
+``stop_intervention``, recorded with its step, so the live run replays exactly through the one run
+path (:meth:`WorkshopSession.played_scenario`). The side-by-side run uses the same seed, so the two
+differ only by what differs between them (common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from diffusion_sim import behaviour as bh
+from diffusion_sim.community import build_community
+from diffusion_sim.model import DiffusionModel
+from diffusion_sim.population import ROLES
+from diffusion_sim.scenario import Scenario
+from diffusion_sim.scenario.schema import LEADER_KINDS
+
+__all__ = ["CURVES", "SWITCHES", "Curves", "SwitchSpec", "WorkshopSession", "agent_states"]
+
+NOT_ADOPTED, ADOPTED, NEW, GAVE_UP = 0, 1, 2, 3
+"""Codes of the adoption state of an agent, as the page colours it (:func:`agent_states`)."""
+
+
+@dataclass(frozen=True)
+class SwitchSpec:
+    """One switch of the page: an intervention family, its default settings and the slider it offers."""
+
+    key: str
+    label: str
+    intervention: dict[str, Any]
+    slider: str  # the field the slider sets
+    slider_label: str
+    low: float
+    high: float
+    step: float
+
+
+SWITCHES: tuple[SwitchSpec, ...] = (
+    SwitchSpec(
+        "leaders",
+        "Train religious leaders now",
+        {"type": "leader_training", "kinds": ["religious"], "coverage": 1.0, "end": 8, "cost_per_leader": 300.0},
+        "coverage",
+        "share of religious leaders trained",
+        0.1,
+        1.0,
+        0.1,
+    ),
+    SwitchSpec(
+        "visits",
+        "Health-worker home visits",
+        {"type": "home_visits", "visits_per_worker": 4, "conversion": 0.15, "cost_per_visit": 5.0},
+        "visits_per_worker",
+        "visits per health worker per week",
+        1,
+        10,
+        1,
+    ),
+    SwitchSpec(
+        "radio",
+        "Radio campaign",
+        {"type": "media_campaign", "reach": 0.6, "rate": 0.02, "cost_per_step": 500.0},
+        "reach",
+        "share of people the radio reaches",
+        0.1,
+        1.0,
+        0.1,
+    ),
+    SwitchSpec(
+        "feedback",
+        "Feedback line",
+        {"type": "feedback_mechanism", "reach": 0.5, "abandonment_reduction": 0.5, "cost_per_step": 200.0},
+        "reach",
+        "share of people who use the line",
+        0.1,
+        1.0,
+        0.1,
+    ),
+)
+"""The page's intervention switches. A scenario that lists an intervention of the same family lends
+its settings (costs included) instead of these defaults."""
+
+CURVES: tuple[tuple[str, str], ...] = (
+    ("role=household", "households"),
+    ("role=leader", "leaders"),
+    ("role=health_worker", "health workers"),
+    ("marginalised=yes", "marginalised households"),
+)
+"""The live curves: (recorder group, label); each is the share of the group that has adopted."""
+
+
+def agent_states(model: DiffusionModel) -> np.ndarray:
+    """Adoption state code of every agent now (replicate 0): gave up this step, new this step, adopted, not."""
+    adopted, new, gave_up = model.adopted[:, 0], model.new[:, 0], model.abandoned[:, 0]
+    out = np.where(adopted, ADOPTED, NOT_ADOPTED).astype(np.int8)
+    out[new & adopted] = NEW
+    out[gave_up] = GAVE_UP
+    return out
+
+
+@dataclass
+class Curves:
+    """One model's curves so far: share adopted per group of :data:`CURVES`, and the cost spent."""
+
+    steps: list[int] = field(default_factory=list)
+    share: dict[str, list[float]] = field(default_factory=lambda: {label: [] for _, label in CURVES})
+    cost: list[float] = field(default_factory=list)
+
+    def read(self, model: DiffusionModel) -> None:
+        """Append the model's current step."""
+        rec = model.recorder
+        counts = rec.adopters[-1][0, :, 0]
+        for group, label in CURVES:
+            g = rec.groups.index(group)
+            total = rec.population[g]
+            self.share[label].append(float(counts[g] / total) if total else 0.0)
+        spent = float(sum(c[:, 0].sum() + cc[:, 0].sum() for c, cc in zip(rec.cost, rec.community_cost, strict=True)))
+        self.steps.append(int(rec.steps[-1]))
+        self.cost.append(spent)
+
+
+class WorkshopSession:
+    """A scenario played live: a model with the trainer's switches, and optionally one beside it.
+
+    ``beside`` chooses the run drawn beside the trainer's: ``"without switches"`` (the same
+    scenario, untouched), a second :class:`Scenario` (run on the same seed), or None.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int = 0, beside: str | Scenario | None = "without switches"):
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.community = build_community(scenario, self.seed)
+        self.beside_choice = beside
+        self.templates = {s.key: self._template(s) for s in SWITCHES}
+        self.settings = {s.key: self.templates[s.key][s.slider] for s in SWITCHES}
+        self.reset()
+
+    # ------------------------------------------------------------------ set-up
+    def _template(self, switch: SwitchSpec) -> dict[str, Any]:
+        """The switch's intervention: the scenario's own of that family (its settings), else the defaults."""
+        family = switch.intervention["type"]
+        own = [iv for iv in self.scenario.interventions if iv.type == family]
+        if own:
+            spec = own[0].model_dump(exclude={"start", "end", "id", "name"}, exclude_none=True)
+            if family == "leader_training":
+                spec["kinds"] = ["religious"]
+            return spec
+        return dict(switch.intervention)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start again from step 0 (on a new seed if given); switches go off, settings stay."""
+        if seed is not None and int(seed) != self.seed:
+            self.seed = int(seed)
+            self.community = build_community(self.scenario, self.seed)
+        self.model = DiffusionModel(self.scenario, self.seed, community=self.community)
+        self.on: dict[str, str] = {}  # switch key -> stream identity of the intervention it started
+        self.curves = Curves()
+        self.curves.read(self.model)
+        self.beside: DiffusionModel | None = None
+        self.beside_label = ""
+        if isinstance(self.beside_choice, Scenario):
+            self.beside = DiffusionModel(self.beside_choice, self.seed)
+            self.beside_label = "second scenario"
+        elif self.beside_choice == "without switches":
+            self.beside = DiffusionModel(self.scenario, self.seed, community=self.community)
+            self.beside_label = "without switches"
+        self.beside_curves = Curves()
+        if self.beside is not None:
+            self.beside_curves.read(self.beside)
+
+    # ------------------------------------------------------------------ playing
+    @property
+    def ended(self) -> bool:
+        """Whether the schedule is over (Play stops here)."""
+        return not self.model.running
+
+    @property
+    def days_per_step(self) -> float:
+        return self.scenario.schedule.days_per_step
+
+    def step(self) -> bool:
+        """Advance one step (both runs); False when the schedule is already over."""
+        if self.ended:
+            return False
+        self.model.step()
+        self.curves.read(self.model)
+        if self.beside is not None and self.beside.running:
+            self.beside.step()
+            self.beside_curves.read(self.beside)
+        return True
+
+    def switch(self, key: str, on: bool) -> None:
+        """Turn a switch of :data:`SWITCHES` on (with the current slider setting) or off, from the next step."""
+        spec = next(s for s in SWITCHES if s.key == key)
+        if on and key not in self.on:
+            iv = {**self.templates[key], spec.slider: self.settings[key]}
+            if spec.step >= 1:
+                iv[spec.slider] = int(iv[spec.slider])
+            self.on[key] = self.model.start_intervention(iv)
+        elif not on and key in self.on:
+            self.model.stop_intervention(self.on.pop(key))
+
+    def set_setting(self, key: str, value: float) -> None:
+        """Set a switch's slider; it applies the next time the switch is turned on."""
+        self.settings[key] = value
+
+    def played_scenario(self) -> Scenario:
+        """The scenario that replays the trainer's run exactly (switches as interventions with windows)."""
+        return self.model.played_scenario()
+
+    # ------------------------------------------------------------------ reading
+    def states(self, which: str = "main") -> np.ndarray:
+        """Adoption state codes of every agent of one run (``main`` or ``beside``)."""
+        return agent_states(self.model if which == "main" else self.beside)
+
+    def agent_info(self, i: int, which: str = "main") -> dict[str, Any]:
+        """Who agent ``i`` is, when and through which channel it adopted, and the contacts that exposed it."""
+        model = self.model if which == "main" else self.beside
+        pop = model.community.population
+        role = ROLES[int(pop.role[i])]
+        kind = LEADER_KINDS[int(pop.leader_kind[i])] if role == "leader" else None
+        at = int(model.adopted_at[i, 0])
+        ch = int(model.channel[i, 0])
+        T = model.T
+        contacts = T.indices[T.indptr[i] : T.indptr[i + 1]].astype(np.int64)
+        contact_at = model.adopted_at[contacts, 0]
+        # exposers: contacts who had adopted before it did (or, if it has not adopted, who have adopted now)
+        exposers = contacts[(contact_at >= 0) & (contact_at < at)] if at >= 0 else contacts[model.adopted[contacts, 0]]
+        return {
+            "agent": int(i),
+            "role": role.replace("_", " "),
+            "leader_kind": kind,
+            "village": pop.village_label(int(pop.village[i])),
+            "marginalised": bool(pop.marginalised[i]) if role == "household" else None,
+            "household_size": int(pop.household_size[i]) if role == "household" else None,
+            "adopted": bool(model.adopted[i, 0]),
+            "adopted_step": at if at >= 0 else None,
+            "adopted_day": at * self.days_per_step if at >= 0 else None,
+            "channel": bh.CHANNEL_LABELS[bh.CHANNELS[ch]] if ch >= 0 else None,
+            "contacts": int(len(contacts)),
+            "exposed_by": [int(j) for j in exposers],
+            "exposure_share": float(model.exposure_share[i, 0]),
+        }
