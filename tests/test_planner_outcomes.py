@@ -125,9 +125,7 @@ def test_abandoned_share_counts_households_that_adopted_and_gave_up_by_the_read_
         model.step()
     hh = model.community.population.role == 0
     # abandoned_at is the most recent abandonment: at the read step it says whether a household ever abandoned
-    expected = [
-        (model.abandoned_at[hh, r] >= 0).sum() / (model.adopted_at[hh, r] >= 0).sum() for r in range(model.R)
-    ]
+    expected = [(model.abandoned_at[hh, r] >= 0).sum() / (model.adopted_at[hh, r] >= 0).sum() for r in range(model.R)]
     for _ in range(sc.schedule.steps - steps_to_read):
         model.step()
     got = outcomes(model.result())["abandoned_share"].to_numpy()

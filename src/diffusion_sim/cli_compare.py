@@ -41,7 +41,6 @@ every run's per-step counts in steps.parquet, the scenario files used and proven
 """
 
 
-
 def add_compare(sub: argparse._SubParsersAction) -> None:
     """The ``compare`` sub-command's arguments."""
     p = _command(
@@ -86,8 +85,6 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
         "--max-replicates", type=_positive_int, default=200, help="cap on replicates with --precision (default 200)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
 
 
 def _split_overrides(overrides: list[str], n_files: int) -> tuple[list[str], dict[int, list[str]]]:
@@ -235,5 +232,3 @@ def _print_comparison(comp, args: argparse.Namespace, elapsed: float) -> None:
         )
     for w in comp.warnings:
         print(f"warning: {w}", file=sys.stderr)
-
-

@@ -109,7 +109,9 @@ def write_comparison_files(comp: Comparison, folder: Path) -> None:
         "baseline": comp.baseline,
         "read_step": comp.clock.step,
         "read_step_reason": comp.clock.reason or None,
-        "precision": None if p is None else {k: getattr(p, k) for k in ("outcome", "half_width", "cap", "met")}
+        "precision": None
+        if p is None
+        else {k: getattr(p, k) for k in ("outcome", "half_width", "cap", "met")}
         | {"achieved": None if not math.isfinite(p.achieved) else p.achieved},
         "warnings": comp.warnings,
         "scenarios": [

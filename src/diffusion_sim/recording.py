@@ -143,9 +143,11 @@ class Recorder:
         rows, cols = np.nonzero(adopted)
         ch = np.bincount(cols * nc + channel[rows, cols].astype(np.int64), minlength=nc * self.R).reshape(self.R, nc).T
         hh = self.agent_groups[rows, 1] == HOUSEHOLD_GROUP
-        ch_hh = np.bincount(
-            cols[hh] * nc + channel[rows[hh], cols[hh]].astype(np.int64), minlength=nc * self.R
-        ).reshape(self.R, nc).T
+        ch_hh = (
+            np.bincount(cols[hh] * nc + channel[rows[hh], cols[hh]].astype(np.int64), minlength=nc * self.R)
+            .reshape(self.R, nc)
+            .T
+        )
         self.steps.append(0)
         self.adopters.append(new.copy())
         self.new.append(new)

@@ -28,6 +28,7 @@ experiment file is refused unless --fresh discards the stored results.
 def add_experiment(sub: argparse._SubParsersAction, command) -> None:
     """The ``experiment`` command and its sub-commands (``command`` makes a sub-command parser)."""
     from diffusion_sim.cli import _positive_int  # the one definition of the command line's number checks
+
     p = command(
         sub,
         "experiment",

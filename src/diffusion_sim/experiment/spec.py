@@ -221,4 +221,3 @@ def load_experiment(path: str | Path) -> tuple[Experiment, str]:
 def text_hash(text: str) -> str:
     """SHA-256 of an experiment file's text (16 hex characters), to recognise it when resuming."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-

@@ -146,4 +146,3 @@ def played_scenario(model: DiffusionModel) -> Scenario:
         return Scenario.model_validate(model.params.model_dump(mode="python"))
     except ValidationError as err:  # a bug here, not a user's mistake
         raise RuntimeError(f"the played scenario does not validate: {err}") from None
-

@@ -7,7 +7,7 @@ from typing import Any
 from diffusion_sim.scenario.load import apply_overrides
 from diffusion_sim.scenario.schema import AGENT_TYPES, LAYERS, Scenario
 
-__all__ = ["plain_scenario"]
+__all__ = ["plain_scenario", "workshop_scenario"]
 
 
 def plain_scenario(overrides: dict[str, Any] | None = None) -> Scenario:
@@ -36,3 +36,20 @@ def plain_scenario(overrides: dict[str, Any] | None = None) -> Scenario:
         base[f"network.{layer}.weight"] = 1.0
     base.update(overrides or {})
     return apply_overrides(Scenario(), base)
+
+
+def workshop_scenario() -> Scenario:
+    """The workshop page's built-in scenario: the built-in default at 1,000 households in 5 villages.
+
+    Small enough to draw every agent and redraw it each step in a browser, large enough to show
+    villages, leaders and health workers.
+    """
+    return apply_overrides(
+        Scenario(),
+        {
+            "name": "workshop",
+            "description": "Built-in workshop community: 5 villages, 1,000 households, every role.",
+            "community.households": 1000,
+            "community.villages": 5,
+        },
+    )

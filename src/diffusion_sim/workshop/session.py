@@ -186,6 +186,7 @@ class WorkshopSession:
 
     @property
     def days_per_step(self) -> float:
+        """Days one step stands for."""
         return self.scenario.schedule.days_per_step
 
     def step(self) -> bool:

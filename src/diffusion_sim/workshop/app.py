@@ -1,0 +1,344 @@
+"""The workshop page: a live view of diffusion for trainers, served by :mod:`diffusion_sim.workshop.server`.
+
+Built with Solara directly rather than Mesa's SolaraViz, because the page needs what SolaraViz does
+not do: two models stepped together on one seed and drawn side by side, interventions switched
+during a run, clicks on agents (to inspect one, or to pick seeds in the game), and a network of
+thousands of agents redrawn within 100 ms. The network and the curves are drawn in the browser
+(``network.vue``, ``curves.vue``): positions, shapes and ties are sent once, and each step sends one
+character per agent. Play's clock is in the browser too (``ticker.vue``): the next step is asked for
+only after the last one has been drawn.
+
+All the page's numbers come from a :class:`~diffusion_sim.workshop.session.WorkshopSession` built
+per browser session (``solara.use_memo``), so two trainers on one laptop do not disturb each other.
+
+Test hooks (tests/test_workshop_page.py): the step count is in the element of class
+``workshop-step`` (``step N``), households' coverage in ``workshop-coverage``, the replay check in
+``workshop-replay``, the game's board in ``workshop-board``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import numpy as np
+import solara
+
+from diffusion_sim.runner import run
+from diffusion_sim.scenario.yaml_source import to_yaml
+from diffusion_sim.workshop import style
+from diffusion_sim.workshop.game import SeedingGame
+from diffusion_sim.workshop.layout import network_layout, tie_pairs
+from diffusion_sim.workshop.server import page_settings
+from diffusion_sim.workshop.session import CURVES, SWITCHES, WorkshopSession
+
+CURVE_COLOURS = ("#0072B2", "#009E73", "#CC79A7", "#D55E00")
+"""Colours of the curves of :data:`~diffusion_sim.workshop.session.CURVES` (Okabe-Ito)."""
+
+
+@solara.component_vue("network.vue")
+def NetworkCanvas(
+    xy: list,
+    edges: list,
+    kinds: list,
+    kind_shape: list,
+    kind_stroke: list,
+    kind_size: list,
+    fills: list,
+    states: str,
+    selected: int = -1,
+    highlight: list = [],  # noqa: B006 - Vue properties; never mutated
+    picks: list = [],  # noqa: B006
+    title: str = "",
+    width: int = 640,
+    height: int = 520,
+    event_agent_click: Callable[[int], None] | None = None,
+):
+    """The network: agents by kind (shape, outline) and adoption state (fill); a click names an agent."""
+
+
+@solara.component_vue("curves.vue")
+def Curves(
+    series: list,
+    xmax: int,
+    title: str = "",
+    xlabel: str = "week",
+    ymin: float | None = 0.0,
+    ymax: float | None = 1.0,
+    percent: bool = True,
+    money: bool = False,
+    width: int = 420,
+    height: int = 200,
+):
+    """Lines of values by step; ``series`` items are ``{label, color, values, dash}``."""
+
+
+@solara.component_vue("ticker.vue")
+def Ticker(playing: bool, version: int, delay: int, event_tick: Callable[[int], None] | None = None):
+    """Play's clock: asks for a step ``delay`` ms after the last one was drawn."""
+
+
+def _states(codes: np.ndarray) -> str:
+    """One character per agent: its state code as a digit."""
+    return (codes.astype(np.uint8) + 48).tobytes().decode("ascii")
+
+
+@solara.component
+def Legend():
+    """What the shapes, outlines and colours mean."""
+    items = [
+        f'<span style="color:{colour};font-size:16px">●</span> {label}'
+        for colour, label in zip(style.STATE_COLOURS, style.STATE_LABELS, strict=True)
+    ]
+    items += [
+        f'<span style="color:#777;-webkit-text-stroke:1px {stroke};font-size:16px">{symbol}</span> {label}'
+        for symbol, stroke, label in zip(style.KIND_SYMBOLS, style.KIND_STROKES, style.KIND_LABELS, strict=True)
+    ]
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=" &nbsp; ".join(items),
+        style={"font-size": "13px", "line-height": "22px", "max-width": "1100px"},
+    )
+
+
+def _picture(session: WorkshopSession) -> dict:
+    """What the network canvas needs once per session: positions, ties, kinds and their look."""
+    xy = network_layout(session.community, session.seed)
+    return {
+        "xy": np.round(xy.ravel(), 4).tolist(),
+        "edges": tie_pairs(session.community).ravel().tolist(),
+        "kinds": style.agent_kinds(session.community.population).tolist(),
+        "kind_shape": list(style.KIND_SHAPES),
+        "kind_stroke": list(style.KIND_STROKES),
+        "kind_size": list(style.KIND_SIZES),
+        "fills": list(style.STATE_COLOURS),
+    }
+
+
+@solara.component
+def AgentCard(info: dict | None):
+    """Who the clicked agent is, when and how it adopted, and who exposed it."""
+    if info is None:
+        solara.Markdown("*Click an agent to see who it is and how it adopted.*")
+        return
+    who = info["role"] + (f" ({info['leader_kind']})" if info["leader_kind"] else "")
+    lines = [f"**Agent {info['agent']}**: {who}, village {info['village']}"]
+    if info["household_size"] is not None:
+        lines.append(f"{info['household_size']} people" + (", marginalised" if info["marginalised"] else ""))
+    if info["adopted_step"] is not None:
+        lines.append(
+            f"adopted in week {info['adopted_step']} (day {info['adopted_day']:g}) through **{info['channel']}**"
+            + ("" if info["adopted"] else "; has given up since")
+        )
+    else:
+        lines.append("has not adopted")
+    exposers = info["exposed_by"]
+    shown = ", ".join(map(str, exposers[:12])) + (" ..." if len(exposers) > 12 else "")
+    verb = "adopted before it" if info["adopted_step"] is not None else "have adopted now"
+    listed = f": {shown}" if shown else ""
+    lines.append(f"{info['contacts']} contacts; {len(exposers)} {verb} (ringed in orange){listed}")
+    solara.Markdown("  \n".join(lines), style={"font-size": "14px"})
+
+
+@solara.component
+def Page():  # noqa: C901 - one page, its controls in order
+    """One browser session's page."""
+    settings = page_settings()
+    session = solara.use_memo(lambda: WorkshopSession(settings.scenario, settings.seed), dependencies=[])
+    picture = solara.use_memo(lambda: _picture(session), dependencies=[])
+    game = solara.use_memo(lambda: SeedingGame(settings.scenario, session.seed, session.community), dependencies=[])
+    version, set_version = solara.use_state(0)
+    playing, set_playing = solara.use_state(False)
+    delay, set_delay = solara.use_state(150)
+    selected, set_selected = solara.use_state(-1)
+    tab, set_tab = solara.use_state(0)
+    replay, set_replay = solara.use_state("")
+    player, set_player = solara.use_state("")
+    message, set_message = solara.use_state("")
+
+    def changed():
+        set_version(lambda v: v + 1)
+
+    def step(_=None):
+        if not session.step():
+            set_playing(False)
+        changed()
+
+    def reset():
+        set_playing(False)
+        session.reset()
+        set_selected(-1)
+        set_replay("")
+        changed()
+
+    def switch(key: str, on: bool):
+        try:
+            session.switch(key, on)
+            set_message("")
+        except ValueError as err:
+            set_message(str(err))
+        changed()
+
+    def check_replay():
+        live = session.model.result(agents=False).counts
+        again = run(session.played_scenario(), session.seed, steps=session.model.steps, agents=False).counts
+        same = all(
+            np.array_equal(getattr(live, name), getattr(again, name))
+            for name in ("adopters", "new", "abandoned", "by_channel", "cost")
+        )
+        g = again.groups.index("role=household")
+        share = again.adopters[-1, g, 0] / again.population[g]
+        verdict = "the same at every step" if same else "DIFFERENT from the live run"
+        set_replay(f"Replay of the recorded switches, week {session.model.steps}: {share:.1%} of households, {verdict}")
+
+    def click(i: int):
+        if tab == 1:
+            if not game.pick(int(i)):
+                set_message(f"the budget is {game.budget}: click a picked person to free a place")
+            else:
+                set_message("")
+        else:
+            set_selected(int(i) if i != selected else -1)
+        changed()
+
+    def play_game():
+        try:
+            game.play(player)
+            set_message("")
+        except ValueError as err:
+            set_message(str(err))
+        changed()
+
+    model = session.model
+    t, days = model.steps, model.steps * session.days_per_step
+    households = session.curves.share["households"][-1]
+    solara.Title("diffusion-sim workshop")
+    with solara.Column(style={"padding": "8px 16px", "gap": "6px"}):
+        with solara.Row(style={"align-items": "baseline", "gap": "18px"}):
+            solara.Text(f"diffusion-sim workshop: {settings.scenario.name}", style={"font-size": "1.4em"})
+            solara.Text(f"step {t}", classes=["workshop-step"], style={"font-size": "1.2em"})
+            solara.Text(f"(day {days:g} of {settings.scenario.schedule.steps * session.days_per_step:g})")
+            solara.Text(f"households adopted: {households:.1%}", classes=["workshop-coverage"])
+            solara.Text(f"spent: {session.curves.cost[-1]:,.0f}", classes=["workshop-cost"])
+        with solara.Row(style={"gap": "8px", "align-items": "center"}):
+            solara.Button("Pause" if playing else "Play", on_click=lambda: set_playing(not playing),
+                          disabled=session.ended, color="primary")  # fmt: skip
+            solara.Button("Step", on_click=step, disabled=session.ended or playing)
+            solara.Button("Reset", on_click=reset)
+            solara.SliderInt("pause between steps (ms)", value=delay, on_value=set_delay, min=0, max=1000, step=50)
+            Ticker(playing=playing and not session.ended, version=version, delay=delay, event_tick=step)
+        if message:
+            solara.Warning(message, classes=["workshop-message"])
+        with solara.lab.Tabs(value=tab, on_value=set_tab):
+            with solara.lab.Tab("Diffusion"):
+                _diffusion_tab(session, picture, selected, click, switch, check_replay, replay)
+            with solara.lab.Tab("Seeding game"):
+                _game_tab(session, picture, game, click, player, set_player, play_game, changed)
+
+
+def _diffusion_tab(session, picture, selected, click, switch, check_replay, replay):
+    beside = session.beside is not None
+    width = 540 if beside else 760
+    info = session.agent_info(selected) if selected >= 0 else None
+    highlight = info["exposed_by"] if info else []
+    with solara.Row(style={"gap": "16px", "align-items": "flex-start", "flex-wrap": "wrap"}):
+        with solara.Column(style={"width": "300px", "gap": "2px"}):
+            solara.Text("Interventions (take effect from the next step)", style={"font-weight": "600"})
+            for spec in SWITCHES:
+                on = spec.key in session.on
+                solara.Switch(label=spec.label, value=on, on_value=lambda v, k=spec.key: switch(k, v),
+                              disabled=session.ended)  # fmt: skip
+                kwargs = {"min": spec.low, "max": spec.high, "step": spec.step}
+                value = session.settings[spec.key]
+                setter = lambda v, k=spec.key: session.set_setting(k, v)  # noqa: E731
+                if spec.step >= 1:
+                    solara.SliderInt(spec.slider_label, value=int(value), on_value=setter, disabled=on, **kwargs)
+                else:
+                    solara.SliderFloat(spec.slider_label, value=float(value), on_value=setter, disabled=on, **kwargs)
+            switches = session.model.switches
+            if switches:
+                solara.Markdown(
+                    "**Switches so far:** " + "; ".join(f"{s.label} {s.action} from week {s.step}" for s in switches),
+                    style={"font-size": "13px"},
+                )
+            solara.Button("Check the replay", on_click=check_replay, classes=["workshop-replay-button"])
+            if replay:
+                solara.Text(replay, classes=["workshop-replay"])
+            solara.FileDownload(
+                lambda: to_yaml(session.played_scenario()).encode(),
+                filename="played-scenario.yaml",
+                label="Save what was played (scenario file)",
+            )
+        with solara.Column(style={"gap": "4px"}):
+            with solara.Row(style={"gap": "8px"}):
+                NetworkCanvas(**picture, states=_states(session.states("main")), selected=selected,
+                              highlight=highlight, title="with your switches" if beside else "",
+                              width=width, event_agent_click=click)  # fmt: skip
+                if beside:
+                    NetworkCanvas(**picture, states=_states(session.states("beside")), title=session.beside_label,
+                                  width=width, event_agent_click=lambda i: None)  # fmt: skip
+            Legend()
+    xmax = session.scenario.schedule.steps
+    series = [
+        {"label": label, "color": colour, "values": session.curves.share[label], "dash": False}
+        for (_, label), colour in zip(CURVES, CURVE_COLOURS, strict=True)
+    ]
+    if beside:
+        series += [
+            {"label": f"{label}, {session.beside_label}", "color": colour,
+             "values": session.beside_curves.share[label], "dash": True}
+            for (_, label), colour in zip(CURVES[:1] + CURVES[3:], CURVE_COLOURS[:1] + CURVE_COLOURS[3:], strict=True)
+        ]  # fmt: skip
+    with solara.Row(style={"gap": "16px", "flex-wrap": "wrap", "align-items": "flex-start"}):
+        Curves(series=series, xmax=xmax, title="share adopted", width=460)
+        if beside:
+            n = min(len(session.curves.steps), len(session.beside_curves.steps))
+            diff = [
+                100 * (a - b)
+                for a, b in zip(
+                    session.curves.share["households"][:n], session.beside_curves.share["households"][:n], strict=True
+                )
+            ]
+            Curves(series=[{"label": "households: yours minus beside (percentage points)", "color": "#000000",
+                            "values": diff, "dash": False}],
+                   xmax=xmax, title="difference", ymin=None, ymax=None, percent=False, width=360)  # fmt: skip
+        cost = [{"label": "spent, your switches", "color": "#E69F00", "values": session.curves.cost, "dash": False}]
+        Curves(series=cost, xmax=xmax, title="running cost", ymin=0.0, ymax=None, percent=False, money=True,
+               width=320)  # fmt: skip
+        with solara.Column(style={"width": "360px"}):
+            AgentCard(info)
+
+
+def _game_tab(session, picture, game, click, player, set_player, play_game, changed):
+    def set_budget(v):
+        game.budget = int(v)
+        game.picks = game.picks[: game.budget]
+        changed()
+
+    with solara.Row(style={"gap": "16px", "align-items": "flex-start", "flex-wrap": "wrap"}):
+        with solara.Column(style={"width": "320px"}):
+            solara.Markdown(
+                f"**Seeding game.** You can train **{game.budget}** people. Click them on the network "
+                "(click again to change your mind), then run: everyone is scored on the same "
+                f"{game.replicates} simulated futures, against the built-in strategies."
+            )
+            solara.SliderInt("people you can train", value=game.budget, on_value=set_budget, min=1, max=20)
+            solara.InputText("your name", value=player, on_value=set_player)
+            solara.Text(f"picked {len(game.picks)} of {game.budget}", classes=["workshop-picked"])
+            solara.Button("Run and score", on_click=play_game, disabled=len(game.picks) != game.budget,
+                          color="primary", classes=["workshop-play"])  # fmt: skip
+            if game.board:
+                rows = "".join(
+                    f"<tr><td>{k + 1}</td><td>{'<i>' if s.builtin else '<b>'}{html.escape(s.player)}"
+                    f"{'</i>' if s.builtin else '</b>'}</td><td style='text-align:right'>{s.coverage:.1%}</td></tr>"
+                    for k, s in enumerate(game.board)
+                )
+                solara.HTML(
+                    tag="table",
+                    unsafe_innerHTML="<tr><th>#</th><th>who</th><th>households adopted</th></tr>" + rows,
+                    classes=["workshop-board"],
+                    style={"font-size": "14px", "border-spacing": "10px 2px"},
+                )
+        empty = _states(np.zeros(session.model.n, np.int8))
+        NetworkCanvas(**picture, states=empty, picks=list(game.picks), title="click to pick whom to train",
+                      width=760, event_agent_click=click)  # fmt: skip
