@@ -24,5 +24,10 @@ def small_scenario() -> Scenario:
     """The default scenario shrunk to 600 households in 3 villages (fast)."""
     return apply_overrides(Scenario(), {"community.households": 600, "community.villages": 3})
 
+
 # real clusters for the tests that need them: a single-node SLURM (session) and a Dask LocalCluster to join
 from cluster_fixtures import local_scheduler, slurm  # noqa: E402, F401
+
+# isort: split
+# the workshop server in a subprocess and Debian's Chromium driven by Playwright, for the browser tests
+from browser import browser, open_page, workshop  # noqa: E402, F401

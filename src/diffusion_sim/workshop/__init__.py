@@ -1,0 +1,1 @@
+"""The workshop: a live browser page for trainers, and animations for slides."""
