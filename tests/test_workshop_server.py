@@ -35,10 +35,16 @@ def step_count(page) -> int:
     return int(found[0])
 
 
-def load(recorded, url: str):
+def load(recorded, workshop):
+    """Open the workshop page and wait for its Step button (failing with what the server printed)."""
+    from playwright.sync_api import TimeoutError
+
     page = recorded.page
-    page.goto(url)
-    page.get_by_role("button", name="Step").wait_for(timeout=30_000)
+    page.goto(workshop.url)
+    try:
+        page.get_by_role("button", name="Step").wait_for(timeout=30_000)
+    except TimeoutError:
+        pytest.fail(f"no Step button on the page within 30 s; the server printed:\n{workshop.output()[1][-3000:]}")
     return page
 
 
@@ -56,7 +62,7 @@ def press_step(page, times: int = 1) -> None:
 
 def test_page_loads_offline_with_no_console_errors(workshop, open_page, tmp_path):
     recorded = open_page()
-    page = load(recorded, workshop.url)
+    page = load(recorded, workshop)
     assert step_count(page) == 0
     page.wait_for_load_state("networkidle")
     page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")  # Solara fades in
@@ -69,7 +75,7 @@ def test_page_loads_offline_with_no_console_errors(workshop, open_page, tmp_path
 
 def test_the_recorders_catch_an_off_machine_request_and_a_console_error(workshop, open_page):
     recorded = open_page()
-    page = load(recorded, workshop.url)
+    page = load(recorded, workshop)
     outcome = page.evaluate(
         "fetch('https://cdn.example.invalid/npm/requirejs@2.3.6/require.js').then(() => 'loaded', () => 'blocked')"
     )
@@ -80,13 +86,13 @@ def test_the_recorders_catch_an_off_machine_request_and_a_console_error(workshop
 
 
 def test_step_advances_the_counter(workshop, open_page):
-    page = load(open_page(), workshop.url)
+    page = load(open_page(), workshop)
     press_step(page, 2)
     assert step_count(page) == 2
 
 
 def test_two_sessions_have_their_own_models(workshop, open_page):
-    first, second = load(open_page(), workshop.url), load(open_page(), workshop.url)
+    first, second = load(open_page(), workshop), load(open_page(), workshop)
     press_step(first, 3)
     press_step(second, 1)
     assert (step_count(first), step_count(second)) == (3, 1)
