@@ -223,7 +223,6 @@ def open_listener(host: str, port: int) -> socket.socket:
         if err.errno == errno.EADDRNOTAVAIL:
             raise UserError(f"{host} is not an address of this machine", source="--host") from None
         raise UserError(f"cannot listen on {host}:{port}: {err.strerror}") from None
-    sock.set_inheritable(True)
     return sock
 
 
