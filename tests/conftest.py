@@ -27,3 +27,7 @@ def small_scenario() -> Scenario:
 
 # real clusters for the tests that need them: a single-node SLURM (session) and a Dask LocalCluster to join
 from cluster_fixtures import local_scheduler, slurm  # noqa: E402, F401
+
+# isort: split
+# the workshop server in a subprocess and Debian's Chromium driven by Playwright, for the browser tests
+from browser import browser, open_page, workshop  # noqa: E402, F401

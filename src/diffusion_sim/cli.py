@@ -36,6 +36,16 @@ naming the file, line and field for each invalid one. Exit status 0 if every fil
 A file may inherit a base scenario with a top-level 'extends: base.yaml' (relative to its folder).
 """
 
+WORKSHOP_EPILOG = """\
+examples:
+  diffusion-sim workshop                             # the built-in scenario at http://127.0.0.1:8765/
+  diffusion-sim workshop scenarios/home_visits_feedback.yaml --seed 3 --port 8800
+  diffusion-sim workshop --host 0.0.0.0              # share the page with the room (the local network)
+
+Each browser tab that opens the page runs its own copy of the model. The page works with no internet:
+its front end is installed once, while online, by './dev setup'. Ctrl-C stops the server.
+"""
+
 SCHEMA_EPILOG = """\
 examples:
   diffusion-sim schema                               # print the JSON Schema
@@ -149,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_validate(sub)
     _add_schema(sub)
+    _add_workshop(sub)
     from diffusion_sim.cli_compare import add_compare
     from diffusion_sim.experiment.commands import add_experiment
 
@@ -199,6 +210,32 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=_file_name, default=None, metavar="FILE", help="write the schema to FILE instead of printing it"
     )
+
+
+def _add_workshop(sub: argparse._SubParsersAction) -> None:
+    """The ``workshop`` sub-command's arguments."""
+    p = _command(
+        sub,
+        "workshop",
+        "serve the workshop page (the model in a browser, offline)",
+        "Serve the workshop page: run a scenario step by step in a browser, with no internet needed.",
+        WORKSHOP_EPILOG,
+    )
+    p.add_argument("scenario", nargs="?", help="scenario YAML file (default: the built-in default community)")
+    p.add_argument("--seed", type=_seed, default=0, help="master seed of the page's models (default 0)")
+    p.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 shares the page on the network)",
+    )
+
+
+def _port(text: str) -> int:
+    v = _positive_int(text)
+    if v > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {v}")
+    return v
 
 
 def _fmt_pct(v: float) -> str:
@@ -327,6 +364,13 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workshop(args: argparse.Namespace) -> int:
+    """``diffusion-sim workshop`` (:mod:`diffusion_sim.workshop.server`)."""
+    from diffusion_sim.workshop.server import serve
+
+    return serve(args.scenario, args.seed, host=args.host, port=args.port)
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """``diffusion-sim compare`` (:mod:`diffusion_sim.cli_compare`)."""
     from diffusion_sim.cli_compare import cmd_compare as run_compare
@@ -347,6 +391,7 @@ COMMANDS = {
     "schema": cmd_schema,
     "compare": cmd_compare,
     "experiment": cmd_experiment,
+    "workshop": cmd_workshop,
 }
 
 
