@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(sub)
 
     add_experiment(sub, _command)
+    from diffusion_sim.workshop.animate import add_animate
+
+    add_animate(sub)
     return parser
 
 
@@ -341,12 +344,20 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return run_step(args)
 
 
+def cmd_animate(args: argparse.Namespace) -> int:
+    """``diffusion-sim animate`` (:mod:`diffusion_sim.workshop.animate`)."""
+    from diffusion_sim.workshop.animate import cmd_animate as run_animate
+
+    return run_animate(args)
+
+
 COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "schema": cmd_schema,
     "compare": cmd_compare,
     "experiment": cmd_experiment,
+    "animate": cmd_animate,
 }
 
 
