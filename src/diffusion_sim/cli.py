@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare(sub)
 
     add_experiment(sub, _command)
+    from diffusion_sim.workshop.animate import add_animate
+
+    add_animate(sub)
     return parser
 
 
@@ -385,6 +388,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return run_step(args)
 
 
+def cmd_animate(args: argparse.Namespace) -> int:
+    """``diffusion-sim animate`` (:mod:`diffusion_sim.workshop.animate`)."""
+    from diffusion_sim.workshop.animate import cmd_animate as run_animate
+
+    return run_animate(args)
+
+
 COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -392,6 +402,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "experiment": cmd_experiment,
     "workshop": cmd_workshop,
+    "animate": cmd_animate,
 }
 
 

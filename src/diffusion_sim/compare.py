@@ -302,11 +302,11 @@ def compare(
     return comp
 
 
-def _stepper(bar, n_replicates: int) -> Callable[[], None] | None:
-    """A per-step callback advancing a progress bar by one step of each replicate."""
+def _stepper(bar, n_replicates: int) -> Callable[[object], None] | None:
+    """A per-step callback (given the model) advancing a progress bar by one step of each replicate."""
     if bar is None:
         return None
-    return lambda: bar.update(n_replicates)
+    return lambda model: bar.update(n_replicates)
 
 
 def _tabulate(comp: Comparison, tables: list[pd.DataFrame]) -> None:

@@ -30,7 +30,8 @@ def run(
     replicates: Sequence[int] = (0,),
     steps: int | None = None,
     agents: bool = True,
-    on_step: Callable[[], None] | None = None,
+    on_step: Callable[[DiffusionModel], None] | None = None,
+    on_start: Callable[[DiffusionModel], None] | None = None,
     community: Community | None = None,
 ) -> RunResult:
     """Run a scenario's replicates for its scheduled steps (or ``steps``): the one run path.
@@ -46,17 +47,21 @@ def run(
         steps: number of steps (default ``scenario.schedule.steps``).
         agents: keep the per-agent frame (``RunResult.agents``); without it a result holds only the
             per-step counts, whose size does not grow with the community.
-        on_step: called after each step (progress bars).
+        on_step: called with the model after each step (progress bars, animation frames); it may read the
+            model's state (``model.steps``, ``model.adopted``, ...) but must not change it.
+        on_start: called with the model once it is built, before the first step (its initial state).
         community: the scenario's community, already built (experiments reuse one across design points
             that share it); default: built from the scenario and seed.
 
     """
     model = DiffusionModel(scenario, seed, replicates=replicates, create_agents=False, community=community)
     n = scenario.schedule.steps if steps is None else steps
+    if on_start is not None:
+        on_start(model)
     for _ in range(n):
         model.step()
         if on_step is not None:
-            on_step()
+            on_step(model)
     result = model.result(agents=agents)
     model.release()  # its memory is free now, not at the next garbage collection (see DiffusionModel.release)
     return result
