@@ -154,10 +154,7 @@ def test_every_kind_and_state_has_its_own_look_and_label():
     hexes += [style.MARGINALISED.colour, style.TIE.colour] + [k.outline for k in style.KINDS if k.outline]
     assert all(re.fullmatch(r"#[0-9A-F]{6}", h) for h in hexes), hexes
     assert {k.shape for k in style.KINDS} <= set(style.SHAPES) == set(MARKERS)
-    # the flat tuples the browser page reads are the same definitions
-    assert style.STATE_COLOURS == tuple(s.colour for s in style.STATES)
-    assert style.KIND_SHAPES == tuple(k.shape for k in style.KINDS)
-    assert len(set(style.KIND_SYMBOLS)) == len(style.KINDS)
+    assert len({style.SHAPE_SYMBOLS[k.shape] for k in style.KINDS}) == len(style.KINDS)  # the page's legend
     assert json.loads(json.dumps(style.vocabulary()))["states"][style.GAVE_UP]["name"] == "gave_up"
 
 
@@ -173,7 +170,7 @@ def test_adoption_states_and_agent_style():
     n = pop.n
     look = style.agent_style(pop, np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool))
     assert (look["kind"] == pop.agent_type).all()
-    assert set(look["fill"]) == {style.STATE_COLOURS[style.ADOPTED]}
+    assert set(look["fill"]) == {style.STATES[style.ADOPTED].colour}
     hw = pop.role == 2
     assert set(look["shape"][hw]) == {style.KINDS[-1].shape}
     marg = pop.marginalised & (pop.role == 0)
@@ -221,7 +218,7 @@ def test_gif_has_a_frame_per_drawn_step_and_the_network_changes(tmp_path, capsys
     assert (frames[-1] == frames[0]).all(axis=2).mean() > 0.5  # the rest is the same picture
     # the picture's own colours come through exactly: white paper, a practising household
     assert tuple(frames[0][2, 2]) == (255, 255, 255)
-    blue = tuple(int(style.STATE_COLOURS[style.ADOPTED][i : i + 2], 16) for i in (1, 3, 5))
+    blue = tuple(int(style.STATES[style.ADOPTED].colour[i : i + 2], 16) for i in (1, 3, 5))
     assert (frames[-1][:, :NETWORK_PX] == blue).all(axis=2).sum() > 50
     assert [p.name for p in tmp_path.iterdir()] == ["spread.gif"]  # no temporary file left
 

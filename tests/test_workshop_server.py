@@ -26,6 +26,7 @@ def _page_environment(monkeypatch):
     """``serve`` sets the page's environment variables: put them back after each test."""
     monkeypatch.setenv(server.SCENARIO_ENV, "")
     monkeypatch.setenv(server.SEED_ENV, "0")
+    monkeypatch.setenv(server.BESIDE_ENV, "")
 
 
 def step_count(page) -> int:

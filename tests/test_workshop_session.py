@@ -10,7 +10,8 @@ from diffusion_sim.runner import run
 from diffusion_sim.scenario.overrides import apply_overrides
 from diffusion_sim.scenario.presets import workshop_scenario
 from diffusion_sim.workshop.game import STRATEGIES, SeedingGame
-from diffusion_sim.workshop.session import ADOPTED, GAVE_UP, NEW, NOT_ADOPTED, SWITCHES, WorkshopSession
+from diffusion_sim.workshop.session import SWITCHES, WorkshopSession
+from diffusion_sim.workshop.style import ADOPTED, ADOPTED_NOW, GAVE_UP, NOT_ADOPTED
 
 SCENARIO = apply_overrides(workshop_scenario(), {"community.households": 300, "schedule.steps": 20})
 
@@ -97,10 +98,11 @@ def test_agent_states_and_what_a_click_shows():
         session.step()
     model = session.model
     codes = session.states()
-    adopted, new, gave_up = model.adopted[:, 0], model.new[:, 0], model.abandoned[:, 0]
+    adopted, new, gave_up = model.adopted[:, 0], model.new[:, 0], model.abandoned_at[:, 0] >= 0
+    assert gave_up.any() and new.any()
     assert ((codes == NOT_ADOPTED) == (~adopted & ~gave_up)).all()
-    assert ((codes == NEW) == (new & adopted & ~gave_up)).all()
-    assert ((codes == GAVE_UP) == gave_up).all() and ((codes == ADOPTED) == (adopted & ~new & ~gave_up)).all()
+    assert ((codes == ADOPTED_NOW) == (new & adopted)).all()
+    assert ((codes == GAVE_UP) == (gave_up & ~adopted)).all() and ((codes == ADOPTED) == (adopted & ~new)).all()
     adopters = np.flatnonzero((model.adopted_at[:, 0] > 0) & (model.community.population.role == 0))
     i = int(adopters[0])
     info = session.agent_info(i)
@@ -109,6 +111,22 @@ def test_agent_states_and_what_a_click_shows():
     contacts = model.T.indices[model.T.indptr[i] : model.T.indptr[i + 1]]
     expected = sorted(int(j) for j in contacts if 0 <= model.adopted_at[j, 0] < model.adopted_at[i, 0])
     assert sorted(info["exposed_by"]) == expected and info["contacts"] == len(contacts)
+
+
+def test_a_click_counts_contacts_converted_at_the_start_of_the_same_step_as_exposers():
+    """Trained leaders adopt at the start of the step they are trained; households deciding then see them."""
+    session = WorkshopSession(SCENARIO, 7)
+    session.switch("leaders", True)
+    session.step()
+    model = session.model
+    pop = model.community.population
+    trained = np.flatnonzero(model.channel[:, 0] == bh.TRAINING)
+    same_step = [
+        i for i in np.flatnonzero((model.adopted_at[:, 0] == 1) & (pop.role == 0) & (model.channel[:, 0] == bh.LEADER))
+    ]
+    assert len(trained) and same_step  # households that crossed their threshold because of a leader trained now
+    for i in same_step:
+        assert set(session.agent_info(int(i))["exposed_by"]) & set(trained.tolist())
 
 
 def _distinct_top(degree: np.ndarray) -> int:

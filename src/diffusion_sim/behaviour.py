@@ -76,6 +76,9 @@ class Channel(NamedTuple):
     source: str
     """``initial`` (step-0 adopters), ``rule`` (the adoption rules: ordinary influence and
     background media) or the intervention family (``type``) whose direct conversions it counts."""
+    forced: bool = False
+    """Adoptions an intervention makes at the start of a step (``DiffusionModel.adopt``), which that
+    step's decisions already see; the others are drawn in the step from its snapshot."""
 
 
 CHANNEL_TABLE: tuple[Channel, ...] = (
@@ -85,14 +88,14 @@ CHANNEL_TABLE: tuple[Channel, ...] = (
     Channel("health_worker", "Health workers' influence", "rule"),
     Channel("media", "Background media", "rule"),
     Channel("spontaneous", "Spontaneous", "rule"),
-    Channel("training", "Leader training (trained leaders)", "leader_training"),
-    Channel("home_visit", "Home visit", "home_visits"),
-    Channel("distribution", "Community distribution", "community_distribution"),
-    Channel("volunteer", "Youth volunteer", "youth_volunteers"),
-    Channel("leader_talk", "Trained leader's conversation", "leader_training"),
+    Channel("training", "Leader training (trained leaders)", "leader_training", forced=True),
+    Channel("home_visit", "Home visit", "home_visits", forced=True),
+    Channel("distribution", "Community distribution", "community_distribution", forced=True),
+    Channel("volunteer", "Youth volunteer", "youth_volunteers", forced=True),
+    Channel("leader_talk", "Trained leader's conversation", "leader_training", forced=True),
     Channel("campaign", "Media campaign", "media_campaign"),
     Channel("dialogue", "Community dialogue", "community_dialogue"),
-    Channel("seeding", "Seeding", "seeding"),
+    Channel("seeding", "Seeding", "seeding", forced=True),
 )
 """Every channel through which an agent adopts; a channel's code is its position here (codes are
 stored in results and compiled into the step, so new channels are appended, never inserted)."""

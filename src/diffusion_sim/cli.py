@@ -38,8 +38,9 @@ A file may inherit a base scenario with a top-level 'extends: base.yaml' (relati
 
 WORKSHOP_EPILOG = """\
 examples:
-  diffusion-sim workshop                             # the built-in scenario at http://127.0.0.1:8765/
+  diffusion-sim workshop                             # the built-in workshop scenario at http://127.0.0.1:8765/
   diffusion-sim workshop scenarios/home_visits_feedback.yaml --seed 3 --port 8800
+  diffusion-sim workshop scenarios/baseline.yaml --beside scenarios/religious_leaders_ipc.yaml
   diffusion-sim workshop --host 0.0.0.0              # share the page with the room (the local network)
 
 Each browser tab that opens the page runs its own copy of the model. The page works with no internet:
@@ -224,7 +225,15 @@ def _add_workshop(sub: argparse._SubParsersAction) -> None:
         "Serve the workshop page: run a scenario step by step in a browser, with no internet needed.",
         WORKSHOP_EPILOG,
     )
-    p.add_argument("scenario", nargs="?", help="scenario YAML file (default: the built-in default community)")
+    p.add_argument(
+        "scenario", nargs="?", help="scenario YAML file (default: the built-in workshop community, 1,000 households)"
+    )
+    p.add_argument(
+        "--beside",
+        metavar="SCENARIO",
+        help="a second scenario file to draw beside the first on the same seed (default: the first without the "
+        "trainer's switches)",
+    )
     p.add_argument("--seed", type=_seed, default=0, help="master seed of the page's models (default 0)")
     p.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765)")
     p.add_argument(
@@ -371,7 +380,7 @@ def cmd_workshop(args: argparse.Namespace) -> int:
     """``diffusion-sim workshop`` (:mod:`diffusion_sim.workshop.server`)."""
     from diffusion_sim.workshop.server import serve
 
-    return serve(args.scenario, args.seed, host=args.host, port=args.port)
+    return serve(args.scenario, args.seed, host=args.host, port=args.port, beside=args.beside)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

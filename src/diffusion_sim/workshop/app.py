@@ -24,6 +24,8 @@ from collections.abc import Callable
 import numpy as np
 import solara
 
+from diffusion_sim.community import Community
+from diffusion_sim.population import HOUSEHOLD
 from diffusion_sim.runner import run
 from diffusion_sim.scenario.yaml_source import to_yaml
 from diffusion_sim.workshop import style
@@ -44,6 +46,8 @@ def NetworkCanvas(
     kind_shape: list,
     kind_stroke: list,
     kind_size: list,
+    ringed: list,
+    ring_colour: str,
     fills: list,
     states: str,
     selected: int = -1,
@@ -52,6 +56,7 @@ def NetworkCanvas(
     title: str = "",
     width: int = 640,
     height: int = 520,
+    aspect: float = 1.0,
     event_agent_click: Callable[[int], None] | None = None,
 ):
     """The network: agents by kind (shape, outline) and adoption state (fill); a click names an agent."""
@@ -86,14 +91,12 @@ def _states(codes: np.ndarray) -> str:
 @solara.component
 def Legend():
     """What the shapes, outlines and colours mean."""
-    items = [
-        f'<span style="color:{colour};font-size:16px">●</span> {label}'
-        for colour, label in zip(style.STATE_COLOURS, style.STATE_LABELS, strict=True)
-    ]
-    items += [
-        f'<span style="color:#777;-webkit-text-stroke:1px {stroke};font-size:16px">{symbol}</span> {label}'
-        for symbol, stroke, label in zip(style.KIND_SYMBOLS, style.KIND_STROKES, style.KIND_LABELS, strict=True)
-    ]
+    symbol = style.SHAPE_SYMBOLS
+    items = [f'<span style="color:{s.colour};font-size:16px">●</span> {s.label}' for s in style.STATES]
+    items += [f'<span style="color:#888;font-size:16px">{symbol[k.shape]}</span> {k.label}' for k in style.KINDS]
+    m = style.MARGINALISED
+    items.append(f'<span style="color:#fff;-webkit-text-stroke:1.5px {m.colour};font-size:16px">●</span> {m.label}')
+    items = [f'<span style="white-space:nowrap">{item}</span>' for item in items]
     solara.HTML(
         tag="div",
         unsafe_innerHTML=" &nbsp; ".join(items),
@@ -101,17 +104,23 @@ def Legend():
     )
 
 
-def _picture(session: WorkshopSession) -> dict:
-    """What the network canvas needs once per session: positions, ties, kinds and their look."""
-    xy = network_layout(session.community, session.seed)
+def _picture(community: Community, seed: int) -> dict:
+    """What the network canvas needs once per community: positions, ties, kinds and their look."""
+    xy = network_layout(community, seed)
+    lo, span = xy.min(axis=0), np.maximum(np.ptp(xy, axis=0), 1e-9)
+    aspect = float(np.clip(span[1] / span[0], 0.4, 1.5))  # the picture's height per unit of width
+    pop = community.population
     return {
-        "xy": np.round(xy.ravel(), 4).tolist(),
-        "edges": tie_pairs(session.community).ravel().tolist(),
-        "kinds": style.agent_kinds(session.community.population).tolist(),
-        "kind_shape": list(style.KIND_SHAPES),
-        "kind_stroke": list(style.KIND_STROKES),
-        "kind_size": list(style.KIND_SIZES),
-        "fills": list(style.STATE_COLOURS),
+        "xy": np.round(((xy - lo) / span).ravel(), 4).tolist(),  # fills the canvas, whose shape follows
+        "aspect": aspect,
+        "edges": tie_pairs(community).ravel().tolist(),
+        "kinds": style.agent_kinds(pop).tolist(),
+        "kind_shape": [k.shape for k in style.KINDS],
+        "kind_stroke": [k.outline or "" for k in style.KINDS],
+        "kind_size": [k.size for k in style.KINDS],
+        "ringed": np.flatnonzero((pop.role == HOUSEHOLD) & pop.marginalised).tolist(),
+        "ring_colour": style.MARGINALISED.colour,
+        "fills": [s.colour for s in style.STATES],
     }
 
 
@@ -140,12 +149,15 @@ def AgentCard(info: dict | None):
     solara.Markdown("  \n".join(lines), style={"font-size": "14px"})
 
 
+BESIDE_NONE, BESIDE_PLAIN = "nothing", "the same without my switches"
+
+
 @solara.component
 def Page():  # noqa: C901 - one page, its controls in order
     """One browser session's page."""
     settings = page_settings()
     session = solara.use_memo(lambda: WorkshopSession(settings.scenario, settings.seed), dependencies=[])
-    picture = solara.use_memo(lambda: _picture(session), dependencies=[])
+    pictures = solara.use_memo(dict, dependencies=[])  # id(community) -> picture, computed once each
     game = solara.use_memo(lambda: SeedingGame(settings.scenario, session.seed, session.community), dependencies=[])
     version, set_version = solara.use_state(0)
     playing, set_playing = solara.use_state(False)
@@ -156,11 +168,17 @@ def Page():  # noqa: C901 - one page, its controls in order
     player, set_player = solara.use_state("")
     message, set_message = solara.use_state("")
 
+    def picture(community: Community) -> dict:
+        if id(community) not in pictures:
+            pictures[id(community)] = _picture(community, session.seed)
+        return pictures[id(community)]
+
     def changed():
         set_version(lambda v: v + 1)
 
     def step(_=None):
-        if not session.step():
+        session.step()
+        if session.ended:  # Play stops at the end of the schedule
             set_playing(False)
         changed()
 
@@ -170,6 +188,11 @@ def Page():  # noqa: C901 - one page, its controls in order
         set_selected(-1)
         set_replay("")
         changed()
+
+    def choose_beside(label: str):
+        second = settings.beside if settings.beside is not None and label == settings.beside.name else None
+        session.beside_choice = second if second is not None else None if label == BESIDE_NONE else "without switches"
+        reset()
 
     def switch(key: str, on: bool):
         try:
@@ -189,14 +212,15 @@ def Page():  # noqa: C901 - one page, its controls in order
         g = again.groups.index("role=household")
         share = again.adopters[-1, g, 0] / again.population[g]
         verdict = "the same at every step" if same else "DIFFERENT from the live run"
-        set_replay(f"Replay of the recorded switches, week {session.model.steps}: {share:.1%} of households, {verdict}")
+        set_replay(
+            f"Replay of the recorded switches to week {session.model.steps}: {share:.1%} of households, {verdict}"
+        )
 
     def click(i: int):
         if tab == 1:
-            if not game.pick(int(i)):
-                set_message(f"the budget is {game.budget}: click a picked person to free a place")
-            else:
-                set_message("")
+            set_message(
+                "" if game.pick(int(i)) else f"you can train {game.budget}: click a picked person to free a place"
+            )
         else:
             set_selected(int(i) if i != selected else -1)
         changed()
@@ -209,104 +233,127 @@ def Page():  # noqa: C901 - one page, its controls in order
             set_message(str(err))
         changed()
 
-    model = session.model
-    t, days = model.steps, model.steps * session.days_per_step
+    t = session.model.steps
+    weeks = settings.scenario.schedule.steps
     households = session.curves.share["households"][-1]
+    beside_options = [BESIDE_PLAIN, *([settings.beside.name] if settings.beside is not None else []), BESIDE_NONE]
+    beside_now = BESIDE_NONE if session.beside is None else session.beside_label
+    beside_now = BESIDE_PLAIN if beside_now == "without switches" else beside_now
     solara.Title("diffusion-sim workshop")
-    with solara.Column(style={"padding": "8px 16px", "gap": "6px"}):
-        with solara.Row(style={"align-items": "baseline", "gap": "18px"}):
-            solara.Text(f"diffusion-sim workshop: {settings.scenario.name}", style={"font-size": "1.4em"})
-            solara.Text(f"step {t}", classes=["workshop-step"], style={"font-size": "1.2em"})
-            solara.Text(f"(day {days:g} of {settings.scenario.schedule.steps * session.days_per_step:g})")
-            solara.Text(f"households adopted: {households:.1%}", classes=["workshop-coverage"])
-            solara.Text(f"spent: {session.curves.cost[-1]:,.0f}", classes=["workshop-cost"])
-        with solara.Row(style={"gap": "8px", "align-items": "center"}):
+    with solara.Column(style={"padding": "6px 14px", "gap": "4px"}):
+        with solara.Row(style={"align-items": "center", "gap": "14px", "flex-wrap": "wrap"}):
+            solara.Text(f"{settings.scenario.name}", style={"font-size": "1.3em", "font-weight": "600"})
             solara.Button("Pause" if playing else "Play", on_click=lambda: set_playing(not playing),
                           disabled=session.ended, color="primary")  # fmt: skip
             solara.Button("Step", on_click=step, disabled=session.ended or playing)
             solara.Button("Reset", on_click=reset)
-            solara.SliderInt("pause between steps (ms)", value=delay, on_value=set_delay, min=0, max=1000, step=50)
+            with solara.Column(style={"width": "190px"}):
+                solara.SliderInt("pause (ms)", value=delay, on_value=set_delay, min=0, max=1000, step=50)
             Ticker(playing=playing and not session.ended, version=version, delay=delay, event_tick=step)
+            solara.Text(f"step {t}", classes=["workshop-step"], style={"font-size": "1.15em", "font-weight": "600"})
+            solara.Text(f"of {weeks} (day {t * session.days_per_step:g})")
+            solara.Text(f"households adopted: {households:.1%}", classes=["workshop-coverage"])
+            solara.Text(f"spent: {session.curves.cost[-1]:,.0f}", classes=["workshop-cost"])
         if message:
             solara.Warning(message, classes=["workshop-message"])
         with solara.lab.Tabs(value=tab, on_value=set_tab):
             with solara.lab.Tab("Diffusion"):
-                _diffusion_tab(session, picture, selected, click, switch, check_replay, replay)
+                with solara.Row(style={"gap": "14px", "align-items": "flex-start", "flex-wrap": "nowrap"}):
+                    with solara.Column(style={"width": "270px", "min-width": "270px", "gap": "0px"}):
+                        _switches(session, switch, changed)
+                        solara.Select("drawn beside", values=beside_options, value=beside_now, on_value=choose_beside)
+                        _replay(session, check_replay, replay)
+                        AgentCard(session.agent_info(selected) if selected >= 0 else None)
+                    with solara.Column(style={"gap": "2px"}):
+                        _networks(session, picture, selected, click)
+                        _curves(session)
             with solara.lab.Tab("Seeding game"):
-                _game_tab(session, picture, game, click, player, set_player, play_game, changed)
+                _game_tab(session, picture(session.community), game, click, player, set_player, play_game, changed)
 
 
-def _diffusion_tab(session, picture, selected, click, switch, check_replay, replay):
+def _switches(session: WorkshopSession, switch, changed) -> None:
+    """The intervention switches and their sliders."""
+    solara.Text("Interventions, from the next step:", style={"font-weight": "600"})
+    for spec in SWITCHES:
+        on = spec.key in session.on
+        solara.Switch(label=spec.label, value=on, on_value=lambda v, k=spec.key: switch(k, v), disabled=session.ended)
+        kwargs = {"min": spec.low, "max": spec.high, "step": spec.step, "disabled": on}
+        value = session.settings[spec.key]
+        setter = lambda v, k=spec.key: (session.set_setting(k, v), changed())  # noqa: E731
+        shown = f"{value:g}" if spec.step >= 1 else f"{value:.0%}"
+        solara.Text(
+            f"{spec.slider_label}: {shown}", style={"font-size": "12px", "color": "#555", "margin-left": "48px"}
+        )
+        with solara.Column(style={"margin": "-14px 0 -8px 40px"}):
+            if spec.step >= 1:
+                solara.SliderInt("", value=int(value), on_value=setter, **kwargs)
+            else:
+                solara.SliderFloat("", value=float(value), on_value=setter, **kwargs)
+
+
+def _replay(session: WorkshopSession, check_replay, replay: str) -> None:
+    """What was switched when, the replay check and the played scenario's download."""
+    switches = session.model.switches
+    if switches:
+        listed = "; ".join(f"{s.label} {s.action} from week {s.step}" for s in switches)
+        solara.Markdown(f"**Switched:** {listed}", style={"font-size": "13px"})
+    with solara.Row(style={"gap": "6px", "flex-wrap": "wrap"}):
+        solara.Button("Check the replay", on_click=check_replay, small=True, classes=["workshop-replay-button"])
+        solara.FileDownload(
+            lambda: to_yaml(session.played_scenario()).encode(),
+            filename="played-scenario.yaml",
+            label="Save as scenario",
+        )
+    if replay:
+        solara.Text(replay, classes=["workshop-replay"], style={"font-size": "13px"})
+
+
+def _networks(session: WorkshopSession, picture, selected: int, click) -> None:
+    """The network of the trainer's run (and of the run beside it), the legend and the clicked agent."""
     beside = session.beside is not None
-    width = 540 if beside else 760
+    width = 460 if beside else 700
     info = session.agent_info(selected) if selected >= 0 else None
-    highlight = info["exposed_by"] if info else []
-    with solara.Row(style={"gap": "16px", "align-items": "flex-start", "flex-wrap": "wrap"}):
-        with solara.Column(style={"width": "300px", "gap": "2px"}):
-            solara.Text("Interventions (take effect from the next step)", style={"font-weight": "600"})
-            for spec in SWITCHES:
-                on = spec.key in session.on
-                solara.Switch(label=spec.label, value=on, on_value=lambda v, k=spec.key: switch(k, v),
-                              disabled=session.ended)  # fmt: skip
-                kwargs = {"min": spec.low, "max": spec.high, "step": spec.step}
-                value = session.settings[spec.key]
-                setter = lambda v, k=spec.key: session.set_setting(k, v)  # noqa: E731
-                if spec.step >= 1:
-                    solara.SliderInt(spec.slider_label, value=int(value), on_value=setter, disabled=on, **kwargs)
-                else:
-                    solara.SliderFloat(spec.slider_label, value=float(value), on_value=setter, disabled=on, **kwargs)
-            switches = session.model.switches
-            if switches:
-                solara.Markdown(
-                    "**Switches so far:** " + "; ".join(f"{s.label} {s.action} from week {s.step}" for s in switches),
-                    style={"font-size": "13px"},
-                )
-            solara.Button("Check the replay", on_click=check_replay, classes=["workshop-replay-button"])
-            if replay:
-                solara.Text(replay, classes=["workshop-replay"])
-            solara.FileDownload(
-                lambda: to_yaml(session.played_scenario()).encode(),
-                filename="played-scenario.yaml",
-                label="Save what was played (scenario file)",
-            )
-        with solara.Column(style={"gap": "4px"}):
-            with solara.Row(style={"gap": "8px"}):
-                NetworkCanvas(**picture, states=_states(session.states("main")), selected=selected,
-                              highlight=highlight, title="with your switches" if beside else "",
-                              width=width, event_agent_click=click)  # fmt: skip
-                if beside:
-                    NetworkCanvas(**picture, states=_states(session.states("beside")), title=session.beside_label,
-                                  width=width, event_agent_click=lambda i: None)  # fmt: skip
-            Legend()
+    mine = picture(session.community)
+    height = int(width * mine["aspect"]) + 40
+    with solara.Column(style={"gap": "2px"}):
+        with solara.Row(style={"gap": "8px", "flex-wrap": "nowrap"}):
+            NetworkCanvas(**mine, states=_states(session.states("main")), selected=selected,
+                          highlight=info["exposed_by"] if info else [], title="with my switches" if beside else "",
+                          width=width, height=height, event_agent_click=click)  # fmt: skip
+            if beside:
+                theirs = picture(session.beside_community)
+                NetworkCanvas(**theirs, states=_states(session.states("beside")), title=session.beside_label,
+                              width=width, height=int(width * theirs["aspect"]) + 40,
+                              event_agent_click=lambda i: None)  # fmt: skip
+        Legend()
+
+
+def _curves(session: WorkshopSession) -> None:
+    """Adoption by role and of marginalised households, the difference from the run beside, the cost."""
     xmax = session.scenario.schedule.steps
     series = [
         {"label": label, "color": colour, "values": session.curves.share[label], "dash": False}
         for (_, label), colour in zip(CURVES, CURVE_COLOURS, strict=True)
     ]
+    beside = session.beside is not None
     if beside:
         series += [
             {"label": f"{label}, {session.beside_label}", "color": colour,
              "values": session.beside_curves.share[label], "dash": True}
             for (_, label), colour in zip(CURVES[:1] + CURVES[3:], CURVE_COLOURS[:1] + CURVE_COLOURS[3:], strict=True)
         ]  # fmt: skip
-    with solara.Row(style={"gap": "16px", "flex-wrap": "wrap", "align-items": "flex-start"}):
-        Curves(series=series, xmax=xmax, title="share adopted", width=460)
+    with solara.Row(style={"gap": "8px", "flex-wrap": "wrap", "align-items": "flex-start"}):
+        Curves(series=series, xmax=xmax, title="share adopted", width=400 if beside else 380)
         if beside:
-            n = min(len(session.curves.steps), len(session.beside_curves.steps))
-            diff = [
-                100 * (a - b)
-                for a, b in zip(
-                    session.curves.share["households"][:n], session.beside_curves.share["households"][:n], strict=True
-                )
-            ]
-            Curves(series=[{"label": "households: yours minus beside (percentage points)", "color": "#000000",
-                            "values": diff, "dash": False}],
-                   xmax=xmax, title="difference", ymin=None, ymax=None, percent=False, width=360)  # fmt: skip
-        cost = [{"label": "spent, your switches", "color": "#E69F00", "values": session.curves.cost, "dash": False}]
+            ours, theirs = session.curves.share["households"], session.beside_curves.share["households"]
+            n = min(len(ours), len(theirs))
+            diff = [100 * (a - b) for a, b in zip(ours[:n], theirs[:n], strict=True)]
+            label = "households, mine minus beside (points)"
+            Curves(series=[{"label": label, "color": "#000000", "values": diff, "dash": False}],
+                   xmax=xmax, title="difference", ymin=None, ymax=None, percent=False, width=290)  # fmt: skip
+        cost = [{"label": "spent on my switches", "color": "#E69F00", "values": session.curves.cost, "dash": False}]
         Curves(series=cost, xmax=xmax, title="running cost", ymin=0.0, ymax=None, percent=False, money=True,
-               width=320)  # fmt: skip
-        with solara.Column(style={"width": "360px"}):
-            AgentCard(info)
+               width=220 if beside else 300)  # fmt: skip
 
 
 def _game_tab(session, picture, game, click, player, set_player, play_game, changed):
@@ -315,8 +362,8 @@ def _game_tab(session, picture, game, click, player, set_player, play_game, chan
         game.picks = game.picks[: game.budget]
         changed()
 
-    with solara.Row(style={"gap": "16px", "align-items": "flex-start", "flex-wrap": "wrap"}):
-        with solara.Column(style={"width": "320px"}):
+    with solara.Row(style={"gap": "16px", "align-items": "flex-start", "flex-wrap": "nowrap"}):
+        with solara.Column(style={"width": "320px", "min-width": "320px"}):
             solara.Markdown(
                 f"**Seeding game.** You can train **{game.budget}** people. Click them on the network "
                 "(click again to change your mind), then run: everyone is scored on the same "
@@ -324,7 +371,8 @@ def _game_tab(session, picture, game, click, player, set_player, play_game, chan
             )
             solara.SliderInt("people you can train", value=game.budget, on_value=set_budget, min=1, max=20)
             solara.InputText("your name", value=player, on_value=set_player)
-            solara.Text(f"picked {len(game.picks)} of {game.budget}", classes=["workshop-picked"])
+            listed = f": {', '.join(map(str, game.picks))}" if game.picks else ""
+            solara.Text(f"picked {len(game.picks)} of {game.budget}{listed}", classes=["workshop-picked"])
             solara.Button("Run and score", on_click=play_game, disabled=len(game.picks) != game.budget,
                           color="primary", classes=["workshop-play"])  # fmt: skip
             if game.board:
@@ -339,6 +387,6 @@ def _game_tab(session, picture, game, click, player, set_player, play_game, chan
                     classes=["workshop-board"],
                     style={"font-size": "14px", "border-spacing": "10px 2px"},
                 )
-        empty = _states(np.zeros(session.model.n, np.int8))
-        NetworkCanvas(**picture, states=empty, picks=list(game.picks), title="click to pick whom to train",
-                      width=760, event_agent_click=click)  # fmt: skip
+        NetworkCanvas(**picture, states=_states(session.start_states), picks=list(game.picks),
+                      title="click to pick whom to train", width=760, height=int(760 * picture["aspect"]) + 40,
+                      event_agent_click=click)  # fmt: skip

@@ -3,7 +3,9 @@
 What the page is given. :func:`serve` sets two environment variables before the server starts, and the page
 reads them with :func:`page_settings` (the scenario is loaded and validated once per process):
 
-- ``DIFFUSION_SIM_WORKSHOP_SCENARIO``: the scenario file (an absolute path), or empty for the built-in scenario;
+- ``DIFFUSION_SIM_WORKSHOP_SCENARIO``: the scenario file (an absolute path), or empty for the built-in workshop
+  scenario (:func:`~diffusion_sim.scenario.presets.workshop_scenario`, 1,000 households);
+- ``DIFFUSION_SIM_WORKSHOP_BESIDE``: a second scenario file drawn beside the first (absolute path), or empty;
 - ``DIFFUSION_SIM_WORKSHOP_SEED``: the master seed, a decimal integer (default 0).
 
 The same variables work under ``solara run src/diffusion_sim/workshop/app.py``.
@@ -49,7 +51,9 @@ __all__ = [
 ]
 
 SCENARIO_ENV = "DIFFUSION_SIM_WORKSHOP_SCENARIO"
-"""The scenario file the page runs (an absolute path); empty or unset: the built-in scenario."""
+"""The scenario file the page runs (an absolute path); empty or unset: the built-in workshop scenario."""
+BESIDE_ENV = "DIFFUSION_SIM_WORKSHOP_BESIDE"
+"""A second scenario file drawn beside the first on the same seed (an absolute path); empty or unset: none."""
 SEED_ENV = "DIFFUSION_SIM_WORKSHOP_SEED"
 """The master seed of the page's models (a decimal integer; unset: 0)."""
 ASSETS_ENV = "DIFFUSION_SIM_WORKSHOP_ASSETS"
@@ -70,22 +74,25 @@ class PageSettings:
     scenario: Scenario
     source: str
     seed: int
+    beside: Scenario | None = None
+    beside_source: str = ""
 
 
 def page_settings() -> PageSettings:
     """The page's scenario and seed, from :data:`SCENARIO_ENV` and :data:`SEED_ENV` (loaded once per value)."""
-    key = (os.environ.get(SCENARIO_ENV, ""), os.environ.get(SEED_ENV, "0"))
+    key = (os.environ.get(SCENARIO_ENV, ""), os.environ.get(SEED_ENV, "0"), os.environ.get(BESIDE_ENV, ""))
     if key not in _loaded:
         _loaded[key] = _load_settings(*key)
     return _loaded[key]
 
 
-_loaded: dict[tuple[str, str], PageSettings] = {}  # (scenario file, seed) -> settings; serve() puts its own in
+_loaded: dict[tuple[str, str, str], PageSettings] = {}  # (scenario, seed, beside) -> settings; serve() puts its own
 
 
-def _load_settings(path: str, seed_text: str) -> PageSettings:
+def _load_settings(path: str, seed_text: str, beside: str = "") -> PageSettings:
     from diffusion_sim.resources import check_scenario_memory
-    from diffusion_sim.scenario import Scenario, load_scenario
+    from diffusion_sim.scenario import load_scenario
+    from diffusion_sim.scenario.presets import workshop_scenario
 
     try:
         seed = int(seed_text)
@@ -93,10 +100,13 @@ def _load_settings(path: str, seed_text: str) -> PageSettings:
         raise UserError(f"expected a non-negative integer, got {seed_text!r}", source=SEED_ENV) from None
     if not 0 <= seed < 2**63:
         raise UserError(f"expected an integer from 0 to 2**63 - 1, got {seed}", source=SEED_ENV)
-    scenario = load_scenario(path) if path else Scenario()
-    source = path or "built-in scenario"
+    scenario = load_scenario(path) if path else workshop_scenario()
+    source = path or "built-in workshop scenario"
     check_scenario_memory(scenario, 1, source=source)  # one model per browser session
-    return PageSettings(scenario, source, seed)
+    second = load_scenario(beside) if beside else None
+    if second is not None:
+        check_scenario_memory(second, 1, source=beside)
+    return PageSettings(scenario, source, seed, second, beside)
 
 
 # ----------------------------------------------------------------------------------------- front-end assets
@@ -237,16 +247,19 @@ def page_address(host: str, port: int) -> str:
 # ----------------------------------------------------------------------------------------- the server
 
 
-def serve(scenario: str | None, seed: int, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
+def serve(
+    scenario: str | None, seed: int, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, beside: str | None = None
+) -> int:
     """Check everything, then serve the workshop page until interrupted; return the exit status.
 
     Every check that can fail (the scenario, the ``workshop`` extra, the front end, the port) raises a
     :class:`UserError` before a server starts.
     """
-    settings = _load_settings(scenario or "", str(seed))  # errors name the file as it was given
+    settings = _load_settings(scenario or "", str(seed), beside or "")  # errors name the files as given
     os.environ[SCENARIO_ENV] = str(Path(scenario).absolute()) if scenario else ""
     os.environ[SEED_ENV] = str(seed)
-    _loaded[(os.environ[SCENARIO_ENV], os.environ[SEED_ENV])] = settings  # the page runs what was checked
+    os.environ[BESIDE_ENV] = str(Path(beside).absolute()) if beside else ""
+    _loaded[(os.environ[SCENARIO_ENV], os.environ[SEED_ENV], os.environ[BESIDE_ENV])] = settings  # what was checked
     _check_solara()
     folder = assets_folder()
     check_assets(folder)

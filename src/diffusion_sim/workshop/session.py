@@ -24,11 +24,9 @@ from diffusion_sim.model import DiffusionModel
 from diffusion_sim.population import ROLES
 from diffusion_sim.scenario import Scenario
 from diffusion_sim.scenario.schema import LEADER_KINDS
+from diffusion_sim.workshop import style
 
 __all__ = ["CURVES", "SWITCHES", "Curves", "SwitchSpec", "WorkshopSession", "agent_states"]
-
-NOT_ADOPTED, ADOPTED, NEW, GAVE_UP = 0, 1, 2, 3
-"""Codes of the adoption state of an agent, as the page colours it (:func:`agent_states`)."""
 
 
 @dataclass(frozen=True)
@@ -100,12 +98,8 @@ CURVES: tuple[tuple[str, str], ...] = (
 
 
 def agent_states(model: DiffusionModel) -> np.ndarray:
-    """Adoption state code of every agent now (replicate 0): gave up this step, new this step, adopted, not."""
-    adopted, new, gave_up = model.adopted[:, 0], model.new[:, 0], model.abandoned[:, 0]
-    out = np.where(adopted, ADOPTED, NOT_ADOPTED).astype(np.int8)
-    out[new & adopted] = NEW
-    out[gave_up] = GAVE_UP
-    return out
+    """Adoption state code of every agent now (replicate 0), in the picture's vocabulary (:mod:`.style`)."""
+    return style.adoption_states(model.adopted[:, 0], model.new[:, 0], model.abandoned_at[:, 0] >= 0)
 
 
 @dataclass
@@ -144,6 +138,7 @@ class WorkshopSession:
         self.templates = {s.key: self._template(s) for s in SWITCHES}
         self.settings = {s.key: self.templates[s.key][s.slider] for s in SWITCHES}
         self.reset()
+        self.start_states = self.states()  # who practises at step 0 (the seeding game's picture)
 
     # ------------------------------------------------------------------ set-up
     def _template(self, switch: SwitchSpec) -> dict[str, Any]:
@@ -167,11 +162,16 @@ class WorkshopSession:
         self.curves = Curves()
         self.curves.read(self.model)
         self.beside: DiffusionModel | None = None
+        self.beside_community = self.community
         self.beside_label = ""
         if isinstance(self.beside_choice, Scenario):
-            self.beside = DiffusionModel(self.beside_choice, self.seed)
-            self.beside_label = "second scenario"
+            other = self.beside_choice
+            same = all(getattr(other, part) == getattr(self.scenario, part) for part in ("community", "network"))
+            self.beside_community = self.community if same else build_community(other, self.seed)
+            self.beside = DiffusionModel(other, self.seed, community=self.beside_community)
+            self.beside_label = other.name
         elif self.beside_choice == "without switches":
+            self.beside_community = self.community
             self.beside = DiffusionModel(self.scenario, self.seed, community=self.community)
             self.beside_label = "without switches"
         self.beside_curves = Curves()
@@ -204,7 +204,7 @@ class WorkshopSession:
         """Turn a switch of :data:`SWITCHES` on (with the current slider setting) or off, from the next step."""
         spec = next(s for s in SWITCHES if s.key == key)
         if on and key not in self.on:
-            iv = {**self.templates[key], spec.slider: self.settings[key]}
+            iv = {**self.templates[key], spec.slider: self.settings[key], "name": spec.label}
             if spec.step >= 1:
                 iv[spec.slider] = int(iv[spec.slider])
             self.on[key] = self.model.start_intervention(iv)
@@ -235,8 +235,11 @@ class WorkshopSession:
         T = model.T
         contacts = T.indices[T.indptr[i] : T.indptr[i + 1]].astype(np.int64)
         contact_at = model.adopted_at[contacts, 0]
-        # exposers: contacts who had adopted before it did (or, if it has not adopted, who have adopted now)
-        exposers = contacts[(contact_at >= 0) & (contact_at < at)] if at >= 0 else contacts[model.adopted[contacts, 0]]
+        # exposers: contacts whose adoption its decision saw, those who adopted in an earlier step or at the
+        # start of its step through an intervention (forced channels); if it has not adopted, those adopted now
+        forced = np.array([c.forced for c in bh.CHANNEL_TABLE])[model.channel[contacts, 0]]
+        seen = (contact_at >= 0) & ((contact_at < at) | ((contact_at == at) & forced))
+        exposers = contacts[seen] if at >= 0 else contacts[model.adopted[contacts, 0]]
         return {
             "agent": int(i),
             "role": role.replace("_", " "),

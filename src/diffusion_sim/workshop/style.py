@@ -2,8 +2,7 @@
 
 Used by the animation (matplotlib) and by the workshop's browser page (an HTML canvas), so colours are hex
 strings and shapes plain names a canvas can draw: ``circle``, ``square``, ``diamond``, ``triangle``,
-``star``, ``pentagon`` (``network.vue`` draws each). The flat tuples (:data:`STATE_COLOURS`,
-:data:`KIND_SHAPES`, ...) are the same definitions indexed by code, for the page.
+``star``, ``pentagon`` (``network.vue`` draws each).
 
 The colours are from the Okabe-Ito palette (Okabe and Ito, "Color universal design", 2008): simulated for
 red-, green- and blue-blindness (Machado et al. 2009), every two state colours stay far apart (CIELAB
@@ -25,18 +24,11 @@ __all__ = [
     "CURVES",
     "GAVE_UP",
     "KINDS",
-    "KIND_LABELS",
-    "KIND_SHAPES",
-    "KIND_SIZES",
-    "KIND_STROKES",
-    "KIND_SYMBOLS",
     "MARGINALISED",
     "NOT_ADOPTED",
     "SHAPES",
     "SHAPE_SYMBOLS",
     "STATES",
-    "STATE_COLOURS",
-    "STATE_LABELS",
     "TIE",
     "CurveStyle",
     "Kind",
@@ -116,21 +108,6 @@ KINDS: tuple[Kind, ...] = tuple(
 """Agent kinds by code, in the order of :data:`~diffusion_sim.scenario.schema.AGENT_TYPES` (so a population's
 ``agent_type`` is the kind code): households are small plain circles; leaders and health workers are
 larger, outlined, one shape per kind."""
-
-STATE_COLOURS: tuple[str, ...] = tuple(s.colour for s in STATES)
-"""Fill colour of each state code."""
-STATE_LABELS: tuple[str, ...] = tuple(s.label for s in STATES)
-"""Legend label of each state code."""
-KIND_SHAPES: tuple[str, ...] = tuple(k.shape for k in KINDS)
-"""Shape name of each kind code."""
-KIND_SIZES: tuple[float, ...] = tuple(k.size for k in KINDS)
-"""Radius of each kind code relative to a household's."""
-KIND_STROKES: tuple[str, ...] = tuple(k.outline or "transparent" for k in KINDS)
-"""Outline colour of each kind code (``transparent``: none; a CSS and canvas colour)."""
-KIND_LABELS: tuple[str, ...] = tuple(k.label for k in KINDS)
-"""Legend label of each kind code."""
-KIND_SYMBOLS: tuple[str, ...] = tuple(SHAPE_SYMBOLS[k.shape] for k in KINDS)
-"""Text symbol of each kind code's shape."""
 
 
 @dataclass(frozen=True)
