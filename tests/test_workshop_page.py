@@ -98,7 +98,8 @@ def test_play_stops_at_the_end_of_the_schedule(short_workshop, open_page):
 
 def _canvas_point(picture: dict, agent: int, width: int, height: int) -> tuple[float, float]:
     """Where network.vue draws an agent (its px())."""
-    x, y = picture["xy"][2 * agent], picture["xy"][2 * agent + 1]
+    xy = [float(v) for v in picture["xy"].split(",")]
+    x, y = xy[2 * agent], xy[2 * agent + 1]
     return 14 + x * (width - 28), 24 + (1 - y) * (height - 24 - 14)
 
 

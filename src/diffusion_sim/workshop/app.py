@@ -40,13 +40,13 @@ CURVE_COLOURS = ("#0072B2", "#009E73", "#CC79A7", "#D55E00")
 
 @solara.component_vue("network.vue")
 def NetworkCanvas(
-    xy: list,
-    edges: list,
-    kinds: list,
+    xy: str,
+    edges: str,
+    kinds: str,
     kind_shape: list,
     kind_stroke: list,
     kind_size: list,
-    ringed: list,
+    ringed: str,
     ring_colour: str,
     fills: list,
     states: str,
@@ -83,6 +83,11 @@ def Ticker(playing: bool, version: int, delay: int, event_tick: Callable[[int], 
     """Play's clock: asks for a step ``delay`` ms after the last one was drawn."""
 
 
+def _text(values: np.ndarray) -> str:
+    """Numbers as comma-separated text (``network.vue`` splits them once)."""
+    return ",".join(f"{v:g}" for v in values.tolist())
+
+
 def _states(codes: np.ndarray) -> str:
     """One character per agent: its state code as a digit."""
     return (codes.astype(np.uint8) + 48).tobytes().decode("ascii")
@@ -110,15 +115,16 @@ def _picture(community: Community, seed: int) -> dict:
     lo, span = xy.min(axis=0), np.maximum(np.ptp(xy, axis=0), 1e-9)
     aspect = float(np.clip(span[1] / span[0], 0.4, 1.5))  # the picture's height per unit of width
     pop = community.population
+    # the arrays go as comma-separated text: reacton walks list props on every render (tens of ms at 5,000)
     return {
-        "xy": np.round(((xy - lo) / span).ravel(), 4).tolist(),  # fills the canvas, whose shape follows
+        "xy": _text(np.round((xy - lo) / span, 4).ravel()),  # fills the canvas, whose shape follows
         "aspect": aspect,
-        "edges": tie_pairs(community).ravel().tolist(),
-        "kinds": style.agent_kinds(pop).tolist(),
+        "edges": _text(tie_pairs(community).ravel()),
+        "kinds": _text(style.agent_kinds(pop)),
         "kind_shape": [k.shape for k in style.KINDS],
         "kind_stroke": [k.outline or "" for k in style.KINDS],
         "kind_size": [k.size for k in style.KINDS],
-        "ringed": np.flatnonzero((pop.role == HOUSEHOLD) & pop.marginalised).tolist(),
+        "ringed": _text(np.flatnonzero((pop.role == HOUSEHOLD) & pop.marginalised)),
         "ring_colour": style.MARGINALISED.colour,
         "fills": [s.colour for s in style.STATES],
     }
