@@ -136,3 +136,20 @@ def test_mesa_generators_are_free_for_user_code():
         noisy.random.random(), noisy.rng.random(5)
         noisy.step()
     assert_same_run(quiet.result(), noisy.result())
+
+
+def test_flat_keyword_parameters_build_the_overridden_scenario(tmp_path):
+    """What Mesa's SolaraViz does on Reset: model_class(**flat parameters)."""
+    from diffusion_sim.errors import UserError
+    from diffusion_sim.scenario.yaml_source import to_yaml
+
+    flat = {"community__households": 400, "community__villages": 4, "schedule__steps": 30, "seed": 6}
+    model = DiffusionModel(**flat)
+    assert model.params == small() and model.seed == 6
+    model.run_model()
+    assert_same_run(model.result(), run(small(), 6))
+    path = tmp_path / "s.yaml"
+    path.write_text(to_yaml(small()))
+    assert DiffusionModel(str(path), 6).params == small()
+    with pytest.raises(UserError, match="community has no key 'househods'"):
+        DiffusionModel(community__househods=10)

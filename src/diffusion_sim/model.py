@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import mesa
 import numpy as np
@@ -28,6 +30,22 @@ __all__ = ["DiffusionModel", "AGENT_OBJECTS_LIMIT"]
 AGENT_OBJECTS_LIMIT = 200_000
 """Above this many agents, Mesa agent objects are not created unless asked for (they cost about
 0.8 s and 50 MB per 100,000 agents; the vectorised step never needs them)."""
+
+
+def _scenario(scenario: Scenario | str | Path | None, parameters: dict[str, Any]) -> Scenario:
+    """The model's scenario: given, read from a file, or built in; then flat keyword parameters applied."""
+    if isinstance(scenario, str | Path):
+        from diffusion_sim.scenario import load_scenario
+
+        scenario = load_scenario(scenario)
+    scenario = scenario if scenario is not None else Scenario()
+    if parameters:
+        from diffusion_sim.scenario.overrides import apply_overrides
+
+        scenario = apply_overrides(
+            scenario, {k.replace("__", "."): v for k, v in parameters.items()}, source="model parameters"
+        )
+    return scenario
 
 
 class DiffusionModel(mesa.Model):
@@ -58,23 +76,28 @@ class DiffusionModel(mesa.Model):
         community: a prebuilt community (default: built from the scenario and seed).
         create_agents: create Mesa agent objects; default only for communities of at most
             :data:`AGENT_OBJECTS_LIMIT` agents and a single replicate.
+        **parameters: flat keyword parameters, each a dotted scenario path with ``__`` for the dots
+            (``community__households=500``), applied to the scenario and checked as ``--set`` is. So
+            Mesa's SolaraViz, whose Reset rebuilds a model from flat keyword parameters, can build
+            this model too. ``scenario`` may also be a scenario file's path.
 
     """
 
     def __init__(
         self,
-        scenario: Scenario | None = None,
+        scenario: Scenario | str | Path | None = None,
         seed: int = 0,
         *,
         replicates: Sequence[int] = (0,),
         community: Community | None = None,
         create_agents: bool | None = None,
+        **parameters: Any,
     ) -> None:
         # Mesa's own generators (model.rng, model.random) are for the user's code: the model never draws
         # from them, and they are seeded from a stream of their own, so drawing from them shifts no
         # number of the run (the run's draws are keyed by stream, step and agent: diffusion_sim.rng)
         super().__init__(rng=generator(int(seed), "mesa"))
-        self.params = scenario if scenario is not None else Scenario()
+        self.params = _scenario(scenario, parameters)
         self.seed = int(seed)
         self.streams = Streams(self.seed, list(replicates))
         self.community = community if community is not None else build_community(self.params, self.seed)
