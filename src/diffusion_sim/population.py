@@ -51,6 +51,10 @@ class Population:
         catchment: agent index of the household's health worker, -1 if none.
         labels: original ids (for imported communities), else None.
         village_names: names of villages (imported communities), else None.
+        threshold: per-person adoption threshold (NaN: drawn from the role's distribution), or None.
+        initial: per-person initial adopters (they adopt at step 0, channel ``seed``), or None.
+        adoption_time: observed time of adoption from survey data (NaN: never or not known), or None;
+            only read by diagnostics (``inspect``), never by the dynamics.
 
     """
 
@@ -64,12 +68,18 @@ class Population:
     n_villages: int
     labels: np.ndarray | None = None
     village_names: list[str] | None = None
+    threshold: np.ndarray | None = None
+    initial: np.ndarray | None = None
+    adoption_time: np.ndarray | None = None
     _type: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.role)
         for name in ("leader_kind", "village", "household_size", "marginalised", "congregation", "catchment"):
             if len(getattr(self, name)) != n:
+                raise ValueError(f"population array {name} has length {len(getattr(self, name))}, expected {n}")
+        for name in ("threshold", "initial", "adoption_time"):
+            if getattr(self, name) is not None and len(getattr(self, name)) != n:
                 raise ValueError(f"population array {name} has length {len(getattr(self, name))}, expected {n}")
 
     @property

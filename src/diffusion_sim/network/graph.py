@@ -37,10 +37,19 @@ class EdgeList:
 
 @dataclass(eq=False)
 class LayeredNetwork:
-    """Ties of a community, one :class:`EdgeList` per layer name (see :data:`LAYERS`)."""
+    """Ties of a community, one :class:`EdgeList` per layer name.
+
+    Generated layers have the names of :data:`LAYERS` and undirected ties. Imported layers (survey
+    relations) may have any name; a layer named in ``directed`` holds arcs: ``src`` named ``dst``, so
+    ``dst``'s adoption counts in ``src``'s exposure, not the other way round. ``layer_weights`` gives
+    the weight of layers that the scenario's ``network`` section does not name (a survey relation's
+    weight from its import mapping).
+    """
 
     n: int
     layers: dict[str, EdgeList] = field(default_factory=dict)
+    directed: set[str] = field(default_factory=set)
+    layer_weights: dict[str, float] = field(default_factory=dict)
 
     def adjacency(self, layer: str) -> sp.csr_matrix:
         """Symmetric weighted adjacency (CSR) of one layer; built on demand, not kept."""
