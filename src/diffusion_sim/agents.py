@@ -74,7 +74,7 @@ class CommunityAgent(mesa.Agent):
         return float(self.model._s[0, self.index] / w) if w > 0 else 0.0
 
     def contacts(self) -> list[CommunityAgent]:
-        """Agents this one is tied to in any layer that carries influence."""
+        """Agents whose adoption counts for this one, in any layer carrying influence (directed ties: whom it named)."""
         T = self.model.T
         cols = T.indices[T.indptr[self.index] : T.indptr[self.index + 1]]
         return [self.model.agent(int(j)) for j in cols]

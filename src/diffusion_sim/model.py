@@ -111,11 +111,15 @@ class DiffusionModel(mesa.Model):
         layer_weights = {name: getattr(self.params.network, name).weight for name in LAYERS}
         # T: symmetric tie weights (layer weight x tie weight, summed over layers); m: source weights
         self.T = influence_matrix(self.community.network, layer_weights, np.ones(self.n))
+        # the same ties by source (row j: the agents for whom j's adoption counts), along which changes are
+        # pushed; without directed ties T is symmetric and is its own transpose
+        directed = any(self.community.network.layers.get(name) is not None for name in self.community.network.directed)
+        self.P = self.T.transpose().tocsr() if directed else self.T
         self.source_role = pop.role.astype(np.int8)
 
         beh = self.params.behaviour
         self._rule = beh.threshold_rule
-        self._rule_code = {"none": 0, "fractional": 1, "absolute": 2}[beh.threshold_rule]
+        self._rule_code = {"none": 0, "fractional": 1, "absolute": 2, "linear_threshold": 1}[beh.threshold_rule]
         self._c = bh.cascade_coefficient(beh.cascade_probability)
         kernels.configure_threads()
 
@@ -129,18 +133,29 @@ class DiffusionModel(mesa.Model):
         # thresholds: normal(mean, sd) per agent type, one draw per agent and replicate
         mean = np.array([r.threshold.mean for r in roles])[atype]
         sd = np.array([r.threshold.sd for r in roles])[atype]
-        z = ndtri(np.clip(self._uniforms("threshold"), 1e-12, 1 - 1e-12))
-        theta = np.maximum(mean[None, :] + sd[None, :] * z, 0.0)
-        # sceptics: a share of agents whose threshold is raised
-        scep = beh.scepticism
-        self._sceptic = self._uniforms("scepticism") < scep.share
-        theta = theta + np.where(self._sceptic, scep.threshold_increase, 0.0)
-        if self._rule == "fractional":
-            theta = np.minimum(theta, 1.0)
+        u_theta = self._uniforms("threshold")
+        if self._rule == "linear_threshold":  # Kempe, Kleinberg & Tardos (2003): uniform on [0, 1], no sceptics
+            theta = u_theta
+            self._sceptic = np.zeros((R, n), bool)
+        else:
+            z = ndtri(np.clip(u_theta, 1e-12, 1 - 1e-12))
+            theta = np.maximum(mean[None, :] + sd[None, :] * z, 0.0)
+            # sceptics: a share of agents whose threshold is raised
+            scep = beh.scepticism
+            self._sceptic = self._uniforms("scepticism") < scep.share
+            theta = theta + np.where(self._sceptic, scep.threshold_increase, 0.0)
+            if self._rule == "fractional":
+                theta = np.minimum(theta, 1.0)
+        if pop.threshold is not None:  # per-person thresholds, where given, in every replicate (no sceptics)
+            given = np.isfinite(pop.threshold)
+            theta = np.where(given[None, :], pop.threshold[None, :], theta)
+            self._sceptic = self._sceptic & ~given[None, :]
         self._theta = np.ascontiguousarray(theta)
         # seeds: each agent adopts at step 0 with its type's initial-adoption probability
         p0 = np.array([r.initial_adoption for r in roles])[atype]
         seeded = self._uniforms("seeding") < p0[None, :]
+        if pop.initial is not None:  # per-person initial adopters, in every replicate, besides the drawn ones
+            seeded |= np.asarray(pop.initial, bool)[None, :]
         self._A = seeded.copy()
         self._N = seeded.copy()  # adopted during the last step (seeds: step 0)
         self._ab = np.zeros_like(seeded)
@@ -164,7 +179,8 @@ class DiffusionModel(mesa.Model):
             kernels.exposure_full(
                 kernels.tie_rows(T.indptr), T.indices, T.data, self._m, self._A[:1], self._s[:1], self._w
             )
-            kernels.push_adopters(T.indptr, T.indices, T.data, self._m, self._A, self._s, self._stale, 1)
+            P = self.P
+            kernels.push_adopters(P.indptr, P.indices, P.data, self._m, self._A, self._s, self._stale, 1)
         cascade = self._c > 0
         self._s_new = np.zeros((R, n) if cascade else (R, 1), np.int64)
         self._touched = np.zeros(n if cascade else 1, np.int64)
@@ -247,10 +263,10 @@ class DiffusionModel(mesa.Model):
         rec = self.recorder
         cnt_new, cnt_ab, cnt_ch = self._counts
         z_adopt, z_abandon, z_channel = kernels.stream_step_keys(self._step_streams, t)
-        T, m, c = self.T, self._m, float(self._c)
+        T, P, m, c = self.T, self.P, self._m, float(self._c)
         if c > 0:
             kernels.cascade_exposure(
-                T.indptr, T.indices, T.data, m, self._N, self._s_new,
+                P.indptr, P.indices, P.data, m, self._N, self._s_new,
                 self._touched, self._touched_flag, self._n_touched, self._stale,
             )  # fmt: skip
         # 3. replicate by replicate (kernels.advance): a. every agent draws against its probability
@@ -265,7 +281,7 @@ class DiffusionModel(mesa.Model):
             self.monitoring, self._rule_code, *rates, float(beh.abandonment.rate),
             float(beh.abandonment.peer_support), self._stale, T.indptr, T.indices, T.data, m, self.source_role,
             self._N, z_channel, rec.agent_groups, rec.size, t, self._A_next, self._N_next, self._ab,
-            self._adopted_at, self._channel, self._abandoned_at, cnt_new, cnt_ab, cnt_ch,
+            self._adopted_at, self._channel, self._abandoned_at, cnt_new, cnt_ab, cnt_ch, P.indptr, P.indices, P.data,
         )  # fmt: skip
         self._A, self._A_next = self._A_next, self._A
         self._N, self._N_next = self._N_next, self._N
@@ -297,7 +313,7 @@ class DiffusionModel(mesa.Model):
         ``agents[k]`` adopts in replicate column ``columns[k]``; agents already adopted are left
         alone. Returns how many adopted. Only valid while a step runs (from ``act``).
         """
-        T = self.T
+        T = self.P  # pushed along the ties by source
         cnt_new, _, cnt_ch = self._counts
         return int(
             kernels.force_adopt(
@@ -344,7 +360,7 @@ class DiffusionModel(mesa.Model):
         """Multiply the source weight (influence x trust) of ``agents[k]`` in column ``columns[k]``."""
         agents = np.asarray(agents, np.int64)
         f = np.broadcast_to(np.asarray(factor, np.float64), agents.shape).copy()
-        T = self.T
+        T = self.P  # pushed along the ties by source
         self._per_replicate("_m")
         self._per_replicate("_w")
         kernels.reweight_sources(
@@ -436,7 +452,7 @@ class DiffusionModel(mesa.Model):
         without this, the memory of finished runs piles up in a comparison or an experiment.
         """
         for name, value in list(vars(self).items()):
-            if isinstance(value, np.ndarray) or name in ("T", "community", "recorder", "interventions"):
+            if isinstance(value, np.ndarray) or name in ("T", "P", "community", "recorder", "interventions"):
                 setattr(self, name, None)
 
     def result(self, *, agents: bool = True) -> RunResult:

@@ -195,7 +195,7 @@ def visit_and_convert(adopted, provider, household, cap, marginalised, first, un
 
 def contact_pairs(model: DiffusionModel, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (source, household) ties of ``sources`` in the network: two aligned arrays."""
-    T = model.T
+    T = model.P  # the agents each source influences (with directed ties: those who named it)
     sources = np.asarray(sources, np.int64)
     lengths = T.indptr[sources + 1] - T.indptr[sources]
     src = np.repeat(sources, lengths)

@@ -273,7 +273,7 @@ class CommunityDistributionImpl(InterventionImpl):
         hh = np.flatnonzero(pop.role == HOUSEHOLD)
         k = self.spec.distributors_per_village
         if self.spec.selection == "most_connected":
-            degree = np.diff(model.T.indptr)[hh].astype(float)
+            degree = np.diff(model.P.indptr)[hh].astype(float)  # the agents each can influence
             key = np.repeat((-degree + hh / (10.0 * len(hh) + 1))[:, None], model.R, axis=1)  # ties: lowest index
         else:
             key = self.uniform(model, "select", 0, hh)
@@ -325,7 +325,7 @@ class SeedingImpl(InterventionImpl):
         pop = model.community.population
         s = self.spec
         n_seeds = min(s.n_seeds(), model.n)
-        degree = np.diff(model.T.indptr).astype(float)
+        degree = np.diff(model.P.indptr).astype(float)  # the agents each can influence
         ids = np.arange(model.n)
         u = self.uniform(model, "select", 0, ids)  # (N, R): random order, also breaks ties
         if s.strategy == "random":

@@ -336,9 +336,14 @@ def advance(
     hazard, A, z_adopt, z_abandon, cand,
     s, w, theta, ext, ext0, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
     stale, indptr, indices, T, m, role, N_prev, z_channel, agent_groups, size, step,
-    A_next, N_next, abandoned, adopted_at, channel, abandoned_at, cnt_new, cnt_ab, cnt_channel,
+    A_next, N_next, abandoned, adopted_at, channel, abandoned_at, cnt_new, cnt_ab, cnt_channel, pindptr, pindices, PT,
 ):  # fmt: skip
     """One step's decisions and their effects, replicate by replicate: draw, resolve, push.
+
+    ``indptr, indices, T`` are the influence matrix by listener (row i: the contacts whose adoption
+    counts for i), read when a decision is attributed to a source; ``pindptr, pindices, PT`` the same
+    ties by source (its transpose: row j, those for whom j's adoption counts), along which changes are
+    pushed. Without directed ties the two are the same matrix.
 
     Replicates share nothing here, so each is finished before the next starts (the same numbers
     as phase by phase over all replicates, in one call from Python). Per replicate: every agent
@@ -363,5 +368,5 @@ def advance(
             imitation, c, z_channel, agent_groups, size, step, A_next, N_next, abandoned, adopted_at, channel,
             abandoned_at, cnt_new, cnt_ab, cnt_channel,
         )  # fmt: skip
-        _push_changes(r, cand, k0, nc, indptr, indices, T, m, N_next, s, stale)
+        _push_changes(r, cand, k0, nc, pindptr, pindices, PT, m, N_next, s, stale)
     return nc

@@ -85,8 +85,11 @@ class LayeredNetwork:
 
 
 @njit(cache=True)
-def _undirected_to_csr(n, src, dst, val):
-    """Symmetric CSR from undirected entries, each row sorted by column.
+def _ties_to_csr(n, src, dst, val, both):
+    """CSR from tie entries, each row sorted by column.
+
+    Entry k goes in row ``src[k]`` at column ``dst[k]``, and also (``both[k]``, an undirected tie) in
+    row ``dst[k]`` at column ``src[k]``.
 
     Repeats of a pair are summed in input order (so ties of one pair in several layers add up in
     layer order); zeros are dropped. Memory: the output plus one row's worth of scratch.
@@ -95,11 +98,12 @@ def _undirected_to_csr(n, src, dst, val):
     indptr = np.zeros(n + 1, np.int64)
     for k in range(m):
         indptr[src[k] + 1] += 1
-        indptr[dst[k] + 1] += 1
+        if both[k]:
+            indptr[dst[k] + 1] += 1
     for i in range(n):
         indptr[i + 1] += indptr[i]
-    cols = np.empty(2 * m, np.int32)
-    vals = np.empty(2 * m, np.float64)
+    cols = np.empty(indptr[n], np.int32)
+    vals = np.empty(indptr[n], np.float64)
     pos = indptr[:-1].copy()
     for k in range(m):  # rows filled in input order
         a = src[k]
@@ -107,9 +111,10 @@ def _undirected_to_csr(n, src, dst, val):
         cols[pos[a]] = b
         vals[pos[a]] = val[k]
         pos[a] += 1
-        cols[pos[b]] = a
-        vals[pos[b]] = val[k]
-        pos[b] += 1
+        if both[k]:
+            cols[pos[b]] = a
+            vals[pos[b]] = val[k]
+            pos[b] += 1
     out = 0
     start = 0
     for i in range(n):
@@ -156,20 +161,25 @@ def influence_matrix(net: LayeredNetwork, layer_weights: dict[str, float], sourc
 
     Row i says how much each contact j counts in i's exposure. Layers with zero weight, and
     disabled layers (absent from ``net.layers``), contribute nothing. Ties of the same pair in
-    several layers add up, in layer order. With ``source_weight`` all ones this is the symmetric
-    tie-weight matrix ``T``.
+    several layers add up, in layer order. An undirected tie enters rows i and j; an arc of a
+    directed layer (i named j) only row i: j's adoption counts for i, not i's for j. A layer the
+    ``layer_weights`` do not name takes its weight from ``net.layer_weights`` (1 if absent). With
+    ``source_weight`` all ones this is the tie-weight matrix ``T`` (symmetric without directed layers).
     """
-    src, dst, val = [], [], []
+    src, dst, val, both = [], [], [], []
     for name, e in net.layers.items():
-        lw = float(layer_weights.get(name, 0.0))
+        lw = float(layer_weights[name] if name in layer_weights else net.layer_weights.get(name, 1.0))
         if lw == 0.0 or len(e) == 0:
             continue
         src.append(e.src.astype(np.int32, copy=False))
         dst.append(e.dst.astype(np.int32, copy=False))
         val.append(e.weight.astype(np.float64) * lw)
+        both.append(np.full(len(e), name not in net.directed))
     if not src:
         return sp.csr_matrix((net.n, net.n), dtype=np.float64)
-    indptr, cols, vals = _undirected_to_csr(net.n, np.concatenate(src), np.concatenate(dst), np.concatenate(val))
+    indptr, cols, vals = _ties_to_csr(
+        net.n, np.concatenate(src), np.concatenate(dst), np.concatenate(val), np.concatenate(both)
+    )
     T = sp.csr_matrix((vals, cols, indptr), shape=(net.n, net.n))
     if np.all(source_weight == 1.0):
         return T

@@ -190,7 +190,16 @@ class Layer(_Strict):
     """One layer of the community network."""
 
     enabled: bool = Field(True, description="Whether the layer exists.")
-    weight: float = Field(1.0, ge=0.0, le=100.0, description="Weight of a tie of this layer in exposure.")
+    weight: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        description=(
+            "Weight of a tie of this layer (times the tie's own weight and the contact's influence x trust): its "
+            "share of the weighted exposure under the fractional and linear_threshold rules and imitation, its count "
+            "under the absolute rule, and the exponent q of a cascade's chance 1 - (1 - p)^q."
+        ),
+    )
     degree: float = Field(
         2.0,
         ge=0.0,
@@ -271,13 +280,26 @@ class Behaviour(_Strict):
     name: str = Field(
         "hand-washing with soap", min_length=1, max_length=200, description="The behaviour being promoted."
     )
-    threshold_rule: Literal["fractional", "absolute", "none"] = Field(
+    threshold_rule: Literal["fractional", "absolute", "linear_threshold", "none"] = Field(
         "fractional",
-        description="Deterministic threshold rule: fractional (Granovetter/Watts), absolute (complex contagion), or none.",
+        description=(
+            "Deterministic threshold rule. fractional (Granovetter/Watts): adopt once the weighted share of adopted "
+            "contacts reaches the threshold, each contact weighing tie weight x layer weight x its influence x trust; "
+            "absolute (complex contagion): once that weighted count of adopted contacts reaches it; linear_threshold "
+            "(Kempe, Kleinberg & Tardos 2003): the fractional rule with thresholds uniform on [0, 1] per agent and "
+            "replicate instead of the roles' threshold distributions and sceptics, so each contact's normalised weight "
+            "is its weight over the agent's total; none: no threshold adoption. Per-person thresholds of an imported "
+            "community replace the drawn ones."
+        ),
     )
     cascade_probability: Probability = Field(
         0.0,
-        description="Independent cascade: chance that a newly adopted contact converts a non-adopter, per unit of influence (tie weight x layer weight x source influence x trust).",
+        description=(
+            "Independent cascade: a contact who adopted in the previous step converts a non-adopter across a tie of "
+            "influence q (tie weight x layer weight x the contact's influence x trust) with chance 1 - (1 - p)^q, one "
+            "chance per new adopter; so a tie of weight 1.5 is not one chance but 1 - (1 - p)^1.5, and a per-arc "
+            "probability p_ij is the tie weight ln(1 - p_ij) / ln(1 - p) (with unit layer weight and influence)."
+        ),
     )
     imitation: Rate = Field(
         0.0, description="Imitation rate q: hazard q * x, x the weighted share of adopted contacts (Bass)."

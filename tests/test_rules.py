@@ -1,0 +1,148 @@
+"""The adoption rules the classic results need: directed ties, linear threshold, per-arc cascade."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import scipy.sparse as sp
+
+from diffusion_sim.community import single_layer_community
+from diffusion_sim.model import DiffusionModel
+from diffusion_sim.scenario.presets import plain_scenario
+
+
+def directed(n: int, arcs, seeds=(), weights=None):
+    """A one-layer community of arcs (ego, alter): alter's adoption counts for ego."""
+    c = single_layer_community(n, arcs, seeds=seeds)
+    c.network.directed = {"kin"}
+    if weights is not None:
+        c.network.layers["kin"].weight = np.asarray(weights, np.float32)
+    return c
+
+
+def test_directed_ties_carry_influence_one_way_and_exposure_stays_exact():
+    rng = np.random.default_rng(4)
+    n = 60
+    arcs = np.unique(rng.integers(0, n, (240, 2)), axis=0)
+    arcs = arcs[arcs[:, 0] != arcs[:, 1]]
+    community = directed(n, arcs, seeds=range(6))
+    scenario = plain_scenario(
+        {
+            "behaviour.imitation": 0.4,
+            "behaviour.abandonment.rate": 0.2,
+            "schedule.steps": 12,
+            "behaviour.threshold_rule": "none",
+        }
+    )
+    model = DiffusionModel(scenario, 3, replicates=range(4), community=community)
+    pull = sp.csr_matrix((np.ones(len(arcs)), (arcs[:, 0], arcs[:, 1])), shape=(n, n))  # row ego: whom ego named
+    assert (model.T != pull).nnz == 0
+    for _ in range(12):
+        model.step()
+        np.testing.assert_allclose(model.exposure, pull @ model.adopted.astype(float))
+        np.testing.assert_allclose(model.total_weight[:, 0], np.asarray(pull.sum(axis=1)).ravel())
+
+
+def test_an_arc_passes_influence_from_the_named_to_the_namer_only():
+    """0 named 1 (1 -> 0); 2 named 0 (0 -> 2). Seed 1: 0 then 2 adopt; seed 2: nobody else does."""
+    scenario = plain_scenario(
+        {
+            "behaviour.threshold_rule": "absolute",
+            "schedule.steps": 4,
+            "roles.household.threshold.mean": 0.5,
+            "roles.household.threshold.sd": 0.0,
+        }
+    )
+    m = DiffusionModel(scenario, 0, community=directed(3, [(0, 1), (2, 0)], seeds=[1]))
+    m.run()
+    assert m.adopted_at[:, 0].tolist() == [1, 0, 2]
+    m = DiffusionModel(scenario, 0, community=directed(3, [(0, 1), (2, 0)], seeds=[2]))
+    m.run()
+    assert m.adopted_at[:, 0].tolist() == [-1, -1, 0]
+
+
+# a small directed graph: arcs (ego, alter, weight), alter's adoption counting for ego; agent 0 is the seed
+ARCS = [(1, 0, 1.0), (2, 0, 2.0), (2, 1, 1.0), (3, 1, 1.0), (3, 2, 3.0), (4, 3, 1.0), (4, 0, 0.5), (1, 4, 1.0)]
+N_AGENTS, SEEDS, R = 5, (0,), 4000
+
+
+def _live_edge_probabilities(choices_of) -> np.ndarray:
+    """P(agent active at the end) by enumerating live-edge graphs: ``choices_of[i]`` lists (alter, probability)."""
+    prob = np.zeros(N_AGENTS)
+    others = [i for i in range(N_AGENTS) if i not in SEEDS]
+    for pick in itertools.product(*(choices_of[i] for i in others)):
+        p = np.prod([q for _, q in pick])
+        chosen = {i: alters for i, (alters, _) in zip(others, pick, strict=True)}
+        active = set(SEEDS)
+        while True:
+            new = {i for i in others if i not in active and any(a in active for a in chosen[i])}
+            if not new:
+                break
+            active |= new
+        for i in active:
+            prob[i] += p
+    return prob
+
+
+def _simulated(scenario) -> np.ndarray:
+    arcs = np.array([(a, b) for a, b, _ in ARCS])
+    community = directed(N_AGENTS, arcs, seeds=SEEDS, weights=[w for *_, w in ARCS])
+    model = DiffusionModel(scenario, 11, replicates=range(R), community=community)
+    model.run()
+    return model.adopted.mean(axis=1)
+
+
+def _close(simulated, exact):
+    se = np.sqrt(np.maximum(exact * (1 - exact), 1e-12) / R)
+    assert np.all(np.abs(simulated - exact) <= 4.5 * se + 1e-12), (simulated, exact)
+
+
+def test_linear_threshold_matches_the_live_edge_enumeration():
+    """Kempe et al. (2003): uniform thresholds and normalised weights = each agent keeps one incoming tie."""
+    incoming = {i: [(b, w) for a, b, w in ARCS if a == i] for i in range(N_AGENTS)}
+    choices = {i: [((b,), w / sum(x for _, x in incoming[i])) for b, w in incoming[i]] for i in incoming}
+    exact = _live_edge_probabilities(choices)
+    scenario = plain_scenario({"behaviour.threshold_rule": "linear_threshold", "schedule.steps": 8})
+    _close(_simulated(scenario), exact)
+    assert 0.05 < exact[1:].min() and exact[1:].max() < 0.95  # a test that can tell
+
+
+def test_independent_cascade_with_per_arc_probabilities_matches_the_enumeration():
+    """Each new adopter gets one chance per arc; an arc of weight w carries 1 - (1 - p)^w (the schema's rule)."""
+    p = 0.3
+    arc_p = {(a, b): 1 - (1 - p) ** w for a, b, w in ARCS}
+    choices = {}
+    for i in range(N_AGENTS):
+        alters = [b for a, b, _ in ARCS if a == i]
+        options = []
+        for live in itertools.product([True, False], repeat=len(alters)):
+            q = np.prod([arc_p[(i, b)] if on else 1 - arc_p[(i, b)] for b, on in zip(alters, live, strict=True)])
+            options.append((tuple(b for b, on in zip(alters, live, strict=True) if on), q))
+        choices[i] = options
+    exact = _live_edge_probabilities(choices)
+    scenario = plain_scenario(
+        {"behaviour.threshold_rule": "none", "behaviour.cascade_probability": p, "schedule.steps": 8}
+    )
+    _close(_simulated(scenario), exact)
+    assert 0.05 < exact[1:].min() and exact[1:].max() < 0.95
+
+
+def test_per_person_thresholds_and_initial_adopters_replace_the_draws():
+    from diffusion_sim.scenario.overrides import apply_overrides
+
+    arcs = [(i, i + 1) for i in range(9)]  # a chain: each names the next
+    community = directed(10, arcs, seeds=[])
+    pop = community.population
+    pop.initial = np.zeros(10, bool)
+    pop.initial[9] = True
+    pop.threshold = np.full(10, np.nan)
+    pop.threshold[4] = 2.0  # never crossed (fractional rule): the chain stops at 5
+    scenario = apply_overrides(plain_scenario({"schedule.steps": 12}), {"roles.household.threshold.sd": 0.0})
+    model = DiffusionModel(scenario, 0, replicates=range(3), community=community)
+    assert (model.threshold[4] == 2.0).all() and np.allclose(
+        model.threshold[:4], scenario.roles.household.threshold.mean
+    )
+    model.run()
+    for r in range(3):
+        assert model.adopted_at[:, r].tolist() == [-1, -1, -1, -1, -1, 4, 3, 2, 1, 0]
