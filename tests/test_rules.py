@@ -146,3 +146,56 @@ def test_per_person_thresholds_and_initial_adopters_replace_the_draws():
     model.run()
     for r in range(3):
         assert model.adopted_at[:, r].tolist() == [-1, -1, -1, -1, -1, 4, 3, 2, 1, 0]
+
+
+def _bass(p: float, q: float, steps: int) -> np.ndarray:
+    """The Bass recursion for the model's hazard form: F' = F + (1 - F)(1 - exp(-(p + q F)))."""
+    F = [0.0]
+    for _ in range(steps):
+        F.append(F[-1] + (1 - F[-1]) * -np.expm1(-(p + q * F[-1])))
+    return np.array(F)
+
+
+def _well_mixed(mixing: str, households: int, villages: int = 1, steps: int = 30):
+    from diffusion_sim.scenario.overrides import apply_overrides
+
+    overrides = {
+        "community.households": households,
+        "community.villages": villages,
+        "network.mixing": mixing,
+        "behaviour.threshold_rule": "none",
+        "behaviour.external": 0.01,
+        "behaviour.imitation": 0.4,
+        "schedule.steps": steps,
+        "community.health_workers": 0,
+        **{f"community.leaders.{k}": 0 for k in ("religious", "traditional", "youth", "women")},
+    }
+    return apply_overrides(plain_scenario({"roles.health_worker.initial_adoption": 0.0}), overrides)
+
+
+def test_a_well_mixed_population_follows_the_bass_recursion():
+    scenario = _well_mixed("population", 200_000)
+    model = DiffusionModel(scenario, 5)
+    assert model.T.nnz == 0  # no ties were built
+    result = model.run()
+    F = result.counts.adopters[:, 0, 0] / 200_000
+    expected = _bass(0.01, 0.4, 30)
+    assert np.abs(F - expected).max() < 0.004, np.abs(F - expected).max()
+    assert expected[-1] > 0.9 and expected[10] < 0.5  # the S-curve is there to be matched
+    ch = result.counts.by_channel[0].sum(axis=0)[:, 0]
+    from diffusion_sim import behaviour as bh
+
+    assert ch[bh.PEER] > ch[bh.MEDIA] > 0  # imitation of households' adoption, and the external push
+
+
+def test_village_mixing_keeps_villages_apart():
+    """One village seeded, the other not, no external push: only the seeded one grows."""
+    scenario = _well_mixed("village", 2_000, villages=2, steps=25)
+    scenario = scenario.model_copy(update={"behaviour": scenario.behaviour.model_copy(update={"external": 0.0})})
+    community_model = DiffusionModel(scenario, 2)
+    pop = community_model.community.population
+    pop.initial = (pop.village == 0) & (np.arange(pop.n) % 20 == 0)
+    model = DiffusionModel(scenario, 2, community=community_model.community)
+    model.run()
+    adopted = model.adopted[:, 0]
+    assert adopted[pop.village == 0].mean() > 0.9 and not adopted[pop.village == 1].any()

@@ -43,6 +43,8 @@ def build_community(scenario: Scenario, seed: int) -> Community:
         return read_community(scenario.community.imported, scenario)
     check_scenario_memory(scenario, 1, source=f"scenario {scenario.name!r}")  # before any large allocation
     pop = generate_population(scenario, generator(seed, "community.population"))
+    if scenario.network.mixing != "network":  # well mixed: influence needs no ties, none are built
+        return Community(population=pop, network=LayeredNetwork(n=pop.n))
     return Community(population=pop, network=build_network(scenario, pop, seed))
 
 

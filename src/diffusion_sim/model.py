@@ -190,6 +190,13 @@ class DiffusionModel(mesa.Model):
         self._cand = np.zeros(n * R, np.int64)
         self._A_next = np.empty_like(seeded)
         self._N_next = np.zeros_like(seeded)
+        # a well-mixed population: exposure is the share of (weighted) adopters in one's mixing group
+        mixing = self.params.network.mixing
+        self._mix_group = np.zeros(0, np.int64)
+        self._mix_by = np.zeros((R, 0, 3), np.int64)
+        if mixing != "network":
+            self._mix_group = (np.zeros(n) if mixing == "population" else pop.village).astype(np.int64)
+            self._mix_exposure()
         # exposure-share boost of dialogue attendees ((R, 1) placeholder until a dialogue needs it)
         self._boost = np.zeros((R, 1))
         self.monitoring = 0.0  # abandonment reduction for adopters with an adopted contact
@@ -273,6 +280,8 @@ class DiffusionModel(mesa.Model):
         #    of changing state (recomputed first where its exposure or parameters changed); b. the
         #    agents that change are resolved from the snapshot; c. the changes enter the exposure of
         #    the contacts (s then describes the next state)
+        if len(self._mix_group):
+            self._mix_exposure()  # after the interventions' adoptions: the decisions see them
         rates = (float(beh.spontaneous), float(beh.imitation), c)
         np.copyto(self._A_next, self._A)
         kernels.advance(
@@ -282,6 +291,7 @@ class DiffusionModel(mesa.Model):
             float(beh.abandonment.peer_support), self._stale, T.indptr, T.indices, T.data, m, self.source_role,
             self._N, z_channel, rec.agent_groups, rec.size, t, self._A_next, self._N_next, self._ab,
             self._adopted_at, self._channel, self._abandoned_at, cnt_new, cnt_ab, cnt_ch, P.indptr, P.indices, P.data,
+            self._mix_group, self._mix_by,
         )  # fmt: skip
         self._A, self._A_next = self._A_next, self._A
         self._N, self._N_next = self._N_next, self._N
@@ -289,6 +299,32 @@ class DiffusionModel(mesa.Model):
         rec.record(t, cnt_new, cnt_ab, cnt_ch, self._spending)
         if t >= self.params.schedule.steps:
             self.running = False  # the schedule is over: Mesa's run_model() and a Play button stop here
+
+    def _mix_exposure(self) -> None:
+        """Well-mixed exposure: ``s_i`` the weighted adopters of i's mixing group, ``w_i`` its total weight.
+
+        In the kernels' integer units (each agent weighs ``rint(m_j * 2**32)``); agents whose exposure
+        or total changed are marked stale. By source role too (``_mix_by``), for attributing adoptions.
+        """
+        group = self._mix_group
+        G = int(group.max()) + 1 if len(group) else 0
+        role = self.source_role.astype(np.int64)
+        by = np.zeros((self.R, G, 3), np.int64)
+        w_new = np.empty((self._m.shape[0], self.n), np.int64)
+        for r in range(self.R):
+            q = np.rint(self._m[r if self._m.shape[0] > 1 else 0] * kernels.SCALE)
+            if r < w_new.shape[0]:
+                w_new[r] = np.rint(np.bincount(group, weights=q, minlength=G)).astype(np.int64)[group]
+            by[r] = np.rint(np.bincount(group * 3 + role, weights=q * self._A[r], minlength=G * 3)).reshape(G, 3)
+            s_new = by[r].sum(axis=1)[group]
+            self._stale[r] |= s_new != self._s[r]
+            self._s[r] = s_new
+        if self._w.shape != w_new.shape or (w_new != self._w).any():
+            self._stale |= np.broadcast_to(
+                (w_new != np.broadcast_to(self._w, w_new.shape)).any(axis=0), self._stale.shape
+            )
+            self._w = w_new
+        self._mix_by = by
 
     # ---- switching interventions during a run (diffusion_sim.interventions.switches)
     def start_intervention(self, spec) -> str:

@@ -192,9 +192,12 @@ def _draw_row(
 def _resolve(
     r, cand, k0, k1, indptr, indices, T, m, role, theta, ext, ext0, boost, A, N_prev, s, w, rule, spontaneous,
     imitation, c, z_channel, agent_groups, size, step, A_next, N_next, abandoned, adopted_at, channel, abandoned_at,
-    cnt_new, cnt_ab, cnt_channel,
+    cnt_new, cnt_ab, cnt_channel, mix_group, mix_by,
 ):  # fmt: skip
     """Resolve the candidates ``cand[k0:k1]`` of replicate ``r``: abandonment, or adoption by threshold or chance.
+
+    In a well-mixed population (``mix_group`` non-empty: each agent's mixing group) the exposure by
+    source role is the group's, ``mix_by[r, group]``, instead of a sum over ties.
 
     A threshold adoption is credited to the source role contributing most exposure (or to the
     dialogue, when only its boost crossed the threshold); a stochastic one to a hazard component
@@ -236,6 +239,11 @@ def _resolve(
         n0 = np.int64(0)
         n1 = np.int64(0)
         n2 = np.int64(0)
+        if len(mix_group):
+            g = mix_group[i]
+            a0 = mix_by[r, g, 0]
+            a1 = mix_by[r, g, 1]
+            a2 = mix_by[r, g, 2]
         for e in range(indptr[i], indptr[i + 1]):
             j = np.uintp(indices[e])
             q = quantised_weight(T[e], mf[base_m + j])
@@ -337,6 +345,7 @@ def advance(
     s, w, theta, ext, ext0, drop_mult, s_new, boost, mon, rule, spontaneous, imitation, c, ab_rate, ab_support,
     stale, indptr, indices, T, m, role, N_prev, z_channel, agent_groups, size, step,
     A_next, N_next, abandoned, adopted_at, channel, abandoned_at, cnt_new, cnt_ab, cnt_channel, pindptr, pindices, PT,
+    mix_group, mix_by,
 ):  # fmt: skip
     """One step's decisions and their effects, replicate by replicate: draw, resolve, push.
 
@@ -366,7 +375,7 @@ def advance(
         _resolve(
             r, cand, k0, nc, indptr, indices, T, m, role, theta, ext, ext0, boost, A, N_prev, s, w, rule, spontaneous,
             imitation, c, z_channel, agent_groups, size, step, A_next, N_next, abandoned, adopted_at, channel,
-            abandoned_at, cnt_new, cnt_ab, cnt_channel,
+            abandoned_at, cnt_new, cnt_ab, cnt_channel, mix_group, mix_by,
         )  # fmt: skip
         _push_changes(r, cand, k0, nc, pindptr, pindices, PT, m, N_next, s, stale)
     return nc

@@ -222,6 +222,15 @@ def _layer(**kw: float | bool) -> Layer:
 class Network(_Strict):
     """The layered network: which layers exist and how much their ties weigh."""
 
+    mixing: Literal["network", "population", "village"] = Field(
+        "network",
+        description=(
+            "Who influences whom. network: the ties of the layers below. population: a well-mixed population, "
+            "every agent exposed to the (influence x trust weighted) share of adopters in the whole population, "
+            "no ties built (Bass diffusion); village: the same within each village. Cascades need ties."
+        ),
+    )
+
     kin: Layer = Field(
         default_factory=lambda: _layer(weight=1.5, degree=3.0), description="Kin ties between households of a village."
     )
@@ -408,6 +417,16 @@ class Scenario(_Strict):
             raise ValueError(
                 f"community.villages is {c.villages}, but there are only {c.households} households "
                 "(community.households) to share among them; expected at most one village per household"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mixing_without_cascades(self) -> Scenario:
+        if self.network.mixing != "network" and self.behaviour.cascade_probability > 0:
+            raise ValueError(
+                f"network.mixing is {self.network.mixing!r}, which builds no ties, but behaviour.cascade_probability "
+                f"is {self.behaviour.cascade_probability:g}; a cascade passes along ties: expected "
+                "cascade_probability 0, or network.mixing network"
             )
         return self
 
