@@ -199,3 +199,29 @@ def test_village_mixing_keeps_villages_apart():
     model.run()
     adopted = model.adopted[:, 0]
     assert adopted[pop.village == 0].mean() > 0.9 and not adopted[pop.village == 1].any()
+
+
+def test_a_quiescent_schedule_stops_when_nothing_can_change():
+    from diffusion_sim.runner import run
+    from diffusion_sim.scenario.overrides import apply_overrides
+
+    arcs = np.array([(a, b) for a, b, _ in ARCS])
+    community = directed(N_AGENTS, arcs, seeds=SEEDS, weights=[w for *_, w in ARCS])
+    capped = plain_scenario({"behaviour.threshold_rule": "linear_threshold", "schedule.steps": 1000})
+    quiet = apply_overrides(capped, {"schedule.until": "quiescent"})
+    result = run(quiet, 3, replicates=range(50), community=community)
+    last = int(result.counts.steps[-1])
+    assert 1 <= last < 10  # a progressive process on 5 agents is over within a few steps
+    assert (result.counts.new[0, -1, 0] == 0).all()  # nothing happened in the last step
+    full = run(capped, 3, replicates=range(50), community=community, steps=last + 5).counts
+    np.testing.assert_array_equal(full.adopters[: last + 1], result.counts.adopters)  # the same run, cut
+    assert (full.adopters[last:] == full.adopters[last]).all()  # and nothing after it
+    # an external push keeps it going until everyone has adopted (abandonment is off)
+    pushed = apply_overrides(quiet, {"behaviour.external": 0.2, "behaviour.threshold_rule": "none"})
+    counts = run(pushed, 3, replicates=range(20), community=community).counts
+    assert counts.steps[-1] < 1000 and (counts.adopters[-1, 0] == N_AGENTS).all()
+    # the last adoption was in the step before the last, which was the first in which nothing happened
+    assert counts.new[0, -2, 0].any() and not counts.new[0, -1, 0].any()
+    # an intervention without an end keeps the run to its cap
+    visits = apply_overrides(quiet, {"schedule.steps": 40, "interventions": [{"type": "peer_monitoring"}]})
+    assert run(visits, 3, community=community).counts.steps[-1] == 40

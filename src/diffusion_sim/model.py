@@ -297,8 +297,22 @@ class DiffusionModel(mesa.Model):
         self._N, self._N_next = self._N_next, self._N
         # 4. record
         rec.record(t, cnt_new, cnt_ab, cnt_ch, self._spending)
-        if t >= self.params.schedule.steps:
+        if t >= self.params.schedule.steps or (self.params.schedule.until == "quiescent" and self.quiescent()):
             self.running = False  # the schedule is over: Mesa's run_model() and a Play button stop here
+
+    def quiescent(self) -> bool:
+        """Whether no agent changed state in the last step and none can any more (see ``schedule.until``)."""
+        t = self.steps
+        if self._N.any() or self._ab.any():
+            return False
+        if any(iv.spec.end is None or iv.spec.end + 1 >= t for iv in self.interventions):
+            return False  # an intervention may still act, or undo its effects (the step after its end)
+        beh = self.params.behaviour
+        return not kernels.can_change(
+            self._A, self._s, self._w, self._theta, self._ext, self._drop, self._boost, self.monitoring,
+            self._rule_code, float(beh.spontaneous), float(beh.imitation), float(beh.abandonment.rate),
+            float(beh.abandonment.peer_support),
+        )  # fmt: skip
 
     def _mix_exposure(self) -> None:
         """Well-mixed exposure: ``s_i`` the weighted adopters of i's mixing group, ``w_i`` its total weight.

@@ -44,7 +44,8 @@ def run(
         scenario: a validated scenario.
         seed: master seed.
         replicates: replicate indices, run side by side as one block.
-        steps: number of steps (default ``scenario.schedule.steps``).
+        steps: number of steps (default ``scenario.schedule.steps``); fewer when ``schedule.until`` is
+            ``quiescent`` and nothing can change any more.
         agents: keep the per-agent frame (``RunResult.agents``); without it a result holds only the
             per-step counts, whose size does not grow with the community.
         on_step: called with the model after each step (progress bars, animation frames); it may read the
@@ -59,6 +60,8 @@ def run(
     if on_start is not None:
         on_start(model)
     for _ in range(n):
+        if not model.running and scenario.schedule.until == "quiescent":
+            break  # nothing can change any more
         model.step()
         if on_step is not None:
             on_step(model)

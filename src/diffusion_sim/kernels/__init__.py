@@ -4,8 +4,9 @@ The rules are those written in :mod:`diffusion_sim.behaviour`; this module evalu
 agents and replicate columns (numba, one thread by default, compile cache on).
 
 **Exact integer exposure.** The influence of contact j on agent i is the integer
-``q_ij = rint(T_ij * m_j * 2**32)``, with ``T`` the symmetric tie-weight matrix (layer weight
-times tie weight, summed over layers) and ``m_j`` the source weight of j (influence times trust).
+``q_ij = rint(T_ij * m_j * 2**32)``, with ``T`` the tie-weight matrix (layer weight times tie
+weight, summed over layers; symmetric unless layers are directed, and then changes are pushed along
+its transpose) and ``m_j`` the source weight of j (influence times trust).
 Exposures are sums of these integers, so they are exact whatever the order of summation: when an
 agent adopts or abandons, the kernel *pushes* ``+/- q_ij`` to its contacts, at a cost proportional
 to the changes, and the result is bit-identical to summing every row from scratch (and to the
@@ -51,6 +52,7 @@ from diffusion_sim.kernels.step import (
     HOUSEHOLD_GROUP,
     SPARSE_DRAWS,
     advance,
+    can_change,
     force_adopt,
 )
 
@@ -63,6 +65,7 @@ __all__ = [
     "SCALE",
     "SPARSE_DRAWS",
     "advance",
+    "can_change",
     "cascade_exposure",
     "configure_threads",
     "exposure_full",

@@ -16,7 +16,16 @@ from diffusion_sim.kernels.base import SCALE, quantised_weight, row, u01
 from diffusion_sim.kernels.exposure import push_contacts
 from diffusion_sim.population import HOUSEHOLD
 
-__all__ = ["COUNT_EVENTS", "COUNT_FIRST", "COUNT_PEOPLE", "HOUSEHOLD_GROUP", "SPARSE_DRAWS", "advance", "force_adopt"]
+__all__ = [
+    "COUNT_EVENTS",
+    "COUNT_FIRST",
+    "COUNT_PEOPLE",
+    "HOUSEHOLD_GROUP",
+    "SPARSE_DRAWS",
+    "advance",
+    "can_change",
+    "force_adopt",
+]
 
 _CH_OF_PART = np.array(
     [bh.MEDIA, bh.CAMPAIGN, bh.SPONTANEOUS, *bh.ROLE_CHANNELS, *bh.ROLE_CHANNELS, bh.DIALOGUE], dtype=np.int8
@@ -379,3 +388,24 @@ def advance(
         )  # fmt: skip
         _push_changes(r, cand, k0, nc, pindptr, pindices, PT, m, N_next, s, stale)
     return nc
+
+
+@njit(cache=True)
+def can_change(A, s, w, theta, ext, drop_mult, boost, mon, rule, spontaneous, imitation, ab_rate, ab_support):
+    """Whether any agent of any replicate could change state next step, with no new adopters (no cascade).
+
+    Its hazard (:func:`_flip_hazard`) is positive: a crossed threshold, an external, spontaneous or
+    imitation hazard for a non-adopter, an abandonment hazard for an adopter.
+    """
+    R, n = A.shape
+    boosted = boost.shape[1] == n
+    for r in range(R):
+        for i in range(n):
+            xb = boost[r, i] if boosted else 0.0
+            h = _flip_hazard(
+                A[r, i], s[r, i], w[row(w, r), i], theta[r, i], ext[row(ext, r), i], drop_mult[row(drop_mult, r), i],
+                0, xb, mon, rule, spontaneous, imitation, 0.0, ab_rate, ab_support,
+            )  # fmt: skip
+            if h > 0.0:
+                return True
+    return False

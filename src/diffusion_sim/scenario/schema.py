@@ -344,7 +344,15 @@ class Outputs(_Strict):
 class Schedule(_Strict):
     """How long a run lasts."""
 
-    steps: int = Field(52, ge=0, le=100_000, description="Number of steps to run.")
+    steps: int = Field(52, ge=0, le=100_000, description="Number of steps to run (with until: quiescent, at most).")
+    until: Literal["steps", "quiescent"] = Field(
+        "steps",
+        description=(
+            "steps: run schedule.steps steps. quiescent: stop after the first step in which no agent of any "
+            "replicate changed state and after which none can (every chance of adopting or giving up is zero and no "
+            "intervention is still to act or to end), or after schedule.steps steps at the latest."
+        ),
+    )
     days_per_step: float = Field(7.0, gt=0.0, le=365.0, description="Days one step stands for (only labels output).")
 
 
