@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from diffusion_sim.community import single_layer_community
@@ -225,3 +226,76 @@ def test_a_quiescent_schedule_stops_when_nothing_can_change():
     # an intervention without an end keeps the run to its cap
     visits = apply_overrides(quiet, {"schedule.steps": 40, "interventions": [{"type": "peer_monitoring"}]})
     assert run(visits, 3, community=community).counts.steps[-1] == 40
+
+
+def _families_scenario(**graph):
+    from diffusion_sim.scenario.overrides import apply_overrides
+
+    base = apply_overrides(
+        plain_scenario({"behaviour.imitation": 0.3, "behaviour.threshold_rule": "none", "schedule.steps": 10}),
+        {"community.households": 400, "community.villages": 4, "community.health_workers": 1},
+    )
+    return apply_overrides(base, {f"network.random_graph.{k}": v for k, v in graph.items()})
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        {"family": "erdos_renyi", "mean_degree": 6.0},
+        {"family": "watts_strogatz", "degree": 6, "rewire": 0.2},
+        {"family": "stochastic_block", "within": 0.05, "between": 0.002},
+    ],
+)
+def test_random_graph_families_have_their_expected_shape(graph):
+    from diffusion_sim.community import build_community
+
+    scenario = _families_scenario(**graph)
+    community = build_community(scenario, 1)
+    net = community.network
+    assert list(net.layers) == ["random_graph"]
+    e = net.layers["random_graph"]
+    n = community.n
+    degree = net.degree()
+    if graph["family"] == "erdos_renyi":
+        assert abs(degree.mean() - 6.0) < 0.5
+    elif graph["family"] == "watts_strogatz":
+        assert degree.mean() == 6.0  # rewiring keeps the number of ties
+    else:
+        village = community.population.village
+        inside = (village[e.src] == village[e.dst]).sum()
+        pairs_in = sum(k * (k - 1) / 2 for k in np.bincount(village))
+        assert abs(inside / pairs_in - 0.05) < 0.01
+        assert abs((len(e) - inside) / (n * (n - 1) / 2 - pairs_in) - 0.002) < 0.001
+
+
+def test_configuration_model_keeps_the_degree_sequence_up_to_dropped_repeats():
+    from diffusion_sim.community import build_community
+
+    rng = np.random.default_rng(0)
+    probe = build_community(_families_scenario(family="erdos_renyi"), 0)
+    degrees = rng.integers(1, 6, probe.n)
+    degrees[0] += degrees.sum() % 2
+    community = build_community(_families_scenario(family="configuration", degrees=degrees.tolist()), 0)
+    got = community.network.degree()
+    assert (got <= degrees).all() and got.sum() >= 0.95 * degrees.sum()
+
+
+def test_a_network_per_replicate():
+    from diffusion_sim.runner import run
+    from diffusion_sim.scenario.overrides import apply_overrides
+
+    scenario = apply_overrides(
+        _families_scenario(family="erdos_renyi", mean_degree=3.0), {"network.per_replicate": True}
+    )
+    together = run(scenario, 7, replicates=range(3))
+    alone = [run(scenario, 7, replicates=[r]) for r in range(3)]
+    for r in range(3):  # replicate r is the same run whichever replicates run beside it
+        np.testing.assert_array_equal(together.counts.adopters[..., r], alone[r].counts.adopters[..., 0])
+    assert together.provenance["replicates"] == [0, 1, 2] and together.scenario == scenario
+    assert len(together.agents) == 3 * alone[0].agents.shape[0]
+    # the networks differ between replicates (and the shared-network run is a different run)
+    from diffusion_sim.community import build_community, replicate_community
+
+    base = build_community(scenario, 7)
+    a, b = (replicate_community(scenario, base, 7, r).network.layers["random_graph"] for r in (0, 1))
+    assert len(a) != len(b) or (a.src != b.src).any()

@@ -13,7 +13,7 @@ from diffusion_sim.resources import check_scenario_memory
 from diffusion_sim.rng import generator
 from diffusion_sim.scenario.schema import Scenario
 
-__all__ = ["Community", "build_community", "single_layer_community"]
+__all__ = ["Community", "build_community", "replicate_community", "single_layer_community"]
 
 
 @dataclass(eq=False)
@@ -46,6 +46,18 @@ def build_community(scenario: Scenario, seed: int) -> Community:
     if scenario.network.mixing != "network":  # well mixed: influence needs no ties, none are built
         return Community(population=pop, network=LayeredNetwork(n=pop.n))
     return Community(population=pop, network=build_network(scenario, pop, seed))
+
+
+def replicate_community(scenario: Scenario, base: Community, seed: int, replicate: int) -> Community:
+    """Replicate ``replicate``'s community under ``network.per_replicate``: the same people, its own network.
+
+    The network is drawn from a seed that depends only on the run's seed and the replicate, so a
+    replicate's network is the same whichever replicates run beside it.
+    """
+    if scenario.community.seed is not None:
+        seed = scenario.community.seed
+    own = int(generator(seed, f"network.replicate.{replicate}").integers(0, 2**63 - 1))
+    return Community(population=base.population, network=build_network(scenario, base.population, own))
 
 
 def single_layer_community(n: int, edges, seeds=(), layer: str = "kin") -> Community:

@@ -287,6 +287,24 @@ class RunResult:
             agents_frame=_agents_frame(model) if agents else None,
         )
 
+    @classmethod
+    def concat(cls, parts: list[RunResult], scenario) -> RunResult:
+        """One result from runs of one scenario's replicates made separately (a network per replicate)."""
+        counts = StepCounts.concat([p.counts for p in parts])
+        prov = {
+            **parts[0].provenance,
+            "replicates": [r for p in parts for r in p.provenance["replicates"]],
+            "scenario_digest": scenario.digest(),
+            "scenario": scenario.model_dump(mode="json"),
+        }
+        frames = [p.agents_frame for p in parts]
+        agents = None if any(f is None for f in frames) else pd.concat(frames, ignore_index=True)
+        if agents is not None:
+            for name, col in frames[0].items():  # categoricals stay categoricals
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    agents[name] = agents[name].astype(col.dtype)
+        return cls(counts=counts, provenance=prov, agents_frame=agents)
+
     @functools.cached_property
     def steps(self) -> pd.DataFrame:
         """The tidy per-step frame (this module's docstring)."""

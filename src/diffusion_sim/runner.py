@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from diffusion_sim.atomic import COMMAND_FILES, atomic_folder
-from diffusion_sim.community import Community
+from diffusion_sim.community import Community, build_community
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.results import RunResult
 from diffusion_sim.scenario.schema import Scenario
@@ -55,6 +55,19 @@ def run(
             that share it); default: built from the scenario and seed.
 
     """
+    if scenario.network.per_replicate:  # a network of its own for each replicate: one block per replicate
+        from diffusion_sim.community import replicate_community
+
+        base = community if community is not None else build_community(scenario, seed)
+        parts = [
+            run(
+                scenario.model_copy(update={"network": scenario.network.model_copy(update={"per_replicate": False})}),
+                seed, replicates=[r], steps=steps, agents=agents, on_step=on_step, on_start=on_start,
+                community=replicate_community(scenario, base, seed, r),
+            )
+            for r in replicates
+        ]  # fmt: skip
+        return RunResult.concat(parts, scenario)
     model = DiffusionModel(scenario, seed, replicates=replicates, create_agents=False, community=community)
     n = scenario.schedule.steps if steps is None else steps
     if on_start is not None:

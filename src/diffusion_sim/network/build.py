@@ -170,9 +170,14 @@ def _catchment_layer(pop: Population, reach: float, rng: np.random.Generator) ->
 
 
 def build_network(scenario: Scenario, pop: Population, seed: int) -> LayeredNetwork:
-    """Generate every enabled layer of the scenario's network for a population."""
+    """Generate every enabled layer of the scenario's network for a population (or its random graph)."""
     net = scenario.network
     c = scenario.community
+    if net.random_graph is not None:
+        from diffusion_sim.network.random_graphs import LAYER, random_graph_layer
+
+        layer = random_graph_layer(net.random_graph, pop, seed)
+        return LayeredNetwork(n=pop.n, layers={LAYER: layer}, layer_weights={LAYER: net.random_graph.weight})
     layers: dict[str, EdgeList] = {}
     if net.kin.enabled:
         layers["kin"] = kin_layer(pop, net.kin.degree, c.marginalised_tie_factor, generator(seed, "network.kin"))
@@ -205,7 +210,19 @@ def expected_ties(scenario: Scenario) -> int | None:
     c, net = scenario.community, scenario.network
     if c.imported is not None:
         return None
+    if net.mixing != "network":
+        return 0
     H, V = c.households, c.villages
+    if net.random_graph is not None:  # over every agent
+        g = net.random_graph
+        n = H + V * (c.leaders.religious + c.leaders.traditional + c.leaders.youth + c.leaders.women + c.health_workers)
+        if g.family == "erdos_renyi":
+            return int(n * g.mean_degree / 2)
+        if g.family == "configuration":
+            return sum(g.degrees or []) // 2
+        if g.family == "watts_strogatz":
+            return n * g.degree // 2
+        return int(g.within * n * n / (2 * V) + g.between * n * n / 2)
     outreach = c.leaders.traditional + c.leaders.youth + c.leaders.women
     per_village = outreach + c.leaders.religious
     ties = 0.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -215,6 +215,34 @@ class Layer(_Strict):
     )
 
 
+class RandomGraph(_Strict):
+    """A named random-graph family drawn over every agent instead of the generated layers."""
+
+    family: Literal["erdos_renyi", "configuration", "watts_strogatz", "stochastic_block"] = Field(
+        description=(
+            "erdos_renyi: each pair tied with probability mean_degree / (n - 1); configuration: the configuration "
+            "model of degrees (self-loops and repeats dropped); watts_strogatz: a ring of degree neighbours rewired "
+            "with probability rewire; stochastic_block: villages are the blocks, pairs tied with probability within "
+            "inside a village and between across villages."
+        )
+    )
+    weight: float = Field(1.0, ge=0.0, le=100.0, description="Weight of a tie (as a layer's weight).")
+    mean_degree: float = Field(4.0, ge=0.0, le=10_000.0, description="erdos_renyi: expected ties per agent.")
+    degrees: list[Annotated[int, Field(ge=0)]] | None = Field(
+        None, max_length=20_000_000, description="configuration: the degree of every agent, in agent order."
+    )
+    degree: int = Field(4, ge=0, le=10_000, description="watts_strogatz: ring neighbours per agent (even).")
+    rewire: Probability = Field(0.1, description="watts_strogatz: rewiring probability.")
+    within: Probability = Field(0.05, description="stochastic_block: tie probability within a village.")
+    between: Probability = Field(0.001, description="stochastic_block: tie probability across villages.")
+
+    @model_validator(mode="after")
+    def _needs(self) -> RandomGraph:
+        if self.family == "configuration" and self.degrees is None:
+            raise ValueError("the configuration family needs degrees: one per agent, in agent order")
+        return self
+
+
 def _layer(**kw: float | bool) -> Layer:
     return Layer(**kw)
 
@@ -228,6 +256,16 @@ class Network(_Strict):
             "Who influences whom. network: the ties of the layers below. population: a well-mixed population, "
             "every agent exposed to the (influence x trust weighted) share of adopters in the whole population, "
             "no ties built (Bass diffusion); village: the same within each village. Cascades need ties."
+        ),
+    )
+    random_graph: RandomGraph | None = Field(
+        None, description="A named random-graph family over every agent, instead of the layers below (generated only)."
+    )
+    per_replicate: bool = Field(
+        False,
+        description=(
+            "Draw a new network for every replicate (the generated layers or the random graph; the population stays "
+            "the one drawn from the run's seed). Replicate r's network depends only on the seed and r."
         ),
     )
 
@@ -426,6 +464,23 @@ class Scenario(_Strict):
                 f"community.villages is {c.villages}, but there are only {c.households} households "
                 "(community.households) to share among them; expected at most one village per household"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _network_choices_fit(self) -> Scenario:
+        net, c = self.network, self.community
+        if net.per_replicate and self.schedule.until == "quiescent":
+            raise ValueError(
+                "network.per_replicate draws a network per replicate, and with schedule.until quiescent each would stop "
+                "at its own step; expected schedule.until steps (or one network for all replicates)"
+            )
+        if c.imported is not None and (net.per_replicate or net.random_graph is not None or net.mixing != "network"):
+            raise ValueError(
+                "community.imported reads the network from files; network.per_replicate, network.random_graph and "
+                "network.mixing apply to generated communities only"
+            )
+        if net.random_graph is not None and net.mixing != "network":
+            raise ValueError("network.random_graph draws ties and network.mixing builds none: expected one of them")
         return self
 
     @model_validator(mode="after")
