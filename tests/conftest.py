@@ -31,3 +31,4 @@ from cluster_fixtures import local_scheduler, slurm  # noqa: E402, F401
 # isort: split
 # the workshop server in a subprocess and Debian's Chromium driven by Playwright, for the browser tests
 from browser import browser, open_page, workshop  # noqa: E402, F401
+from read_only import read_only_folder  # noqa: E402, F401
