@@ -44,7 +44,7 @@ class Inspection:
         columns: dict[str, object] = {"agent": np.arange(pop.n)}
         if pop.labels is not None:
             columns["label"] = pop.labels.astype(str)
-        columns["village"] = [pop.village_label(v) for v in pop.village]
+        columns["village"] = np.array([pop.village_label(v) for v in range(pop.n_villages)], dtype=object)[pop.village]
         given = self.exposure[AS_GIVEN]
         columns |= {
             "adoption_time": given.adoption_time,

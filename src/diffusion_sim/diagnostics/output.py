@@ -41,7 +41,7 @@ def read_input(files: list[str], seed: int, overrides=()) -> tuple[Community, st
         raise UserError(f"unknown kind of file {kinds[0] or '(no suffix)'!r}; {expected}", source=files[0])
     if overrides and kinds[0] not in _SCENARIO:
         raise UserError("--set changes a scenario; a community file has no parameters to set", source="--set")
-    prov: dict = {"inputs": [], "seed": seed}
+    prov: dict = {"inputs": []}
     if kinds[0] in _SCENARIO:
         from diffusion_sim.community import build_community
         from diffusion_sim.scenario import apply_overrides, load_scenario
@@ -49,7 +49,8 @@ def read_input(files: list[str], seed: int, overrides=()) -> tuple[Community, st
         scenario = load_scenario(files[0])
         if overrides:
             scenario = apply_overrides(scenario, overrides)
-        prov |= {"scenario_name": scenario.name, "scenario_digest": scenario.digest(), "overrides": list(overrides)}
+        prov |= {"seed": seed, "scenario_name": scenario.name, "scenario_digest": scenario.digest()}
+        prov["overrides"] = list(overrides)
         community = build_community(scenario, seed)
         source = f"{files[0]} (scenario {scenario.name!r}, seed {seed})"
     elif kinds[0] in _GRAPHML:

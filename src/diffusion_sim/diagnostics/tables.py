@@ -104,8 +104,8 @@ def _blocks(a: sp.csr_matrix, pop: Population) -> Iterator[tuple[str, sp.csr_mat
 
 def _between(a: sp.csr_matrix, village: np.ndarray, kind: str) -> int:
     """Ties (arcs of a directed layer; pairs otherwise) whose two ends live in different villages."""
-    if kind != "directed":
-        a = projection(a)
+    if kind == "mixed":
+        a = projection(a)  # undirected arcs are symmetric already
     rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
     crossing = int(np.count_nonzero(village[rows] != village[a.indices]))
     return crossing if kind == "directed" else crossing // 2
