@@ -162,16 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schema(sub)
     _add_workshop(sub)
     from diffusion_sim.cli_compare import add_compare
+    from diffusion_sim.cli_inspect import add_inspect
     from diffusion_sim.experiment.commands import add_experiment
-
-    add_compare(sub)
-
-    add_experiment(sub, _command)
     from diffusion_sim.workshop.animate import add_animate
 
+    add_compare(sub)
+    add_experiment(sub, _command)
     add_animate(sub)
-    from diffusion_sim.cli_inspect import add_inspect
-
     add_inspect(sub)
     return parser
 
