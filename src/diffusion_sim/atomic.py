@@ -85,6 +85,19 @@ COMMAND_FILES: dict[str, tuple[str, ...]] = {
         "analysis",
         "discovery",
     ),
+    "inspect": (
+        "report.html",
+        "nodes.csv",
+        "layers.csv",
+        "degrees.csv",
+        "degree_distributions.png",
+        "adoption_curve.csv",
+        "adoption_curve.png",
+        "exposure_at_adoption.csv",
+        "exposure_at_adoption.png",
+        "exposure_summary.csv",
+        "provenance.json",
+    ),
 }
 """Entries each folder-writing command may write (folders written before the marker existed are recognised
 by them)."""

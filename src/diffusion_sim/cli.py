@@ -162,14 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schema(sub)
     _add_workshop(sub)
     from diffusion_sim.cli_compare import add_compare
+    from diffusion_sim.cli_inspect import add_inspect
     from diffusion_sim.experiment.commands import add_experiment
-
-    add_compare(sub)
-
-    add_experiment(sub, _command)
     from diffusion_sim.workshop.animate import add_animate
 
+    add_compare(sub)
+    add_experiment(sub, _command)
     add_animate(sub)
+    add_inspect(sub)
     return parser
 
 
@@ -397,6 +397,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return run_step(args)
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """``diffusion-sim inspect`` (:mod:`diffusion_sim.cli_inspect`)."""
+    from diffusion_sim.cli_inspect import cmd_inspect as run_inspect
+
+    return run_inspect(args)
+
+
 def cmd_animate(args: argparse.Namespace) -> int:
     """``diffusion-sim animate`` (:mod:`diffusion_sim.workshop.animate`)."""
     from diffusion_sim.workshop.animate import cmd_animate as run_animate
@@ -412,6 +419,7 @@ COMMANDS = {
     "experiment": cmd_experiment,
     "workshop": cmd_workshop,
     "animate": cmd_animate,
+    "inspect": cmd_inspect,
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from diffusion_sim.report.markup import CSS, esc, figure_data_uri
+from diffusion_sim.report.markup import figure_data_uri, html_page
 from diffusion_sim.report.sections_detail import (
     appendix_section,
     channels_section,
@@ -50,11 +50,7 @@ def render_report(comp: Comparison) -> str:
             appendix_section(comp),
         ]
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
-    )
+    return html_page(title, body)
 
 
 def write_report(comp: Comparison, out_dir: str | Path) -> Path:

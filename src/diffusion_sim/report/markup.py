@@ -20,6 +20,7 @@ __all__ = [
     "esc",
     "figure_data_uri",
     "figure_html",
+    "html_page",
     "html_table",
     "scenario_header",
     "table_row",
@@ -97,6 +98,15 @@ summary { cursor: pointer; color: var(--accent); }
 def esc(x: Any) -> str:
     """Escape any value for HTML text or an attribute value."""
     return html.escape(str(x), quote=True)
+
+
+def html_page(title: str, body: str) -> str:
+    """A whole self-contained page: ``title`` (escaped here), this module's style, and ``body`` (trusted HTML)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
 
 
 def figure_data_uri(fig: Figure) -> str:
