@@ -497,3 +497,24 @@ def test_set_is_for_scenarios_and_out_must_be_ours(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "did not write" in err
     assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
+
+
+def test_simulate_reports_the_exposure_of_the_run_path(tmp_path, capsys):
+    """`inspect SCENARIO --simulate` runs replicate 0 through the run path and measures that run."""
+    sc = small_scenario_file(tmp_path)
+    out = tmp_path / "sim"
+    assert main(["inspect", str(sc), "--seed", "2", "--simulate", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    scenario = apply_overrides(Scenario(), {"community.households": 300, "community.villages": 2})
+    community = build_community(scenario, 2)
+    result = run(scenario, 2, replicates=[0], community=community)
+    e = exposure_at_adoption(community, simulated_adoption_times(result.agents, 0))
+    adopters = int((result.agents["adopted_at"] >= 0).sum())
+    assert f"adoption times: {adopters:,} of {community.n:,} agents adopted" in text
+    summary = pd.read_csv(out / "exposure_summary.csv")
+    assert len(summary) and (out / "exposure_at_adoption.png").exists()
+    table = pd.read_csv(out / "exposure_at_adoption.csv").dropna(subset=["exposure"])
+    assert included_exposures(e) == pytest.approx(dict(zip(table["agent"], table["exposure"], strict=True)))
+    assert summary.query("scope == 'all'")["adopters"].iloc[0] == adopters
+    assert main(["inspect", str(tmp_path / "x.graphml"), "--simulate"]) == 2
+    assert "--simulate runs a scenario" in capsys.readouterr().err

@@ -16,6 +16,7 @@ INSPECT_EPILOG = """\
 examples:
   diffusion-sim inspect scenarios/baseline.yaml             # the generated community's summary
   diffusion-sim inspect scenarios/baseline.yaml --seed 3 --out results/inspect-baseline
+  diffusion-sim inspect scenarios/baseline.yaml --simulate   # and a simulated run's exposure at adoption
   diffusion-sim inspect community.graphml --out results/inspect
   diffusion-sim inspect nodes.csv edges.csv --out results/inspect
 
@@ -51,6 +52,11 @@ def add_inspect(sub: argparse._SubParsersAction) -> None:
         help="output folder: new, empty, or an earlier inspection's (default: print the summary, write nothing)",
     )
     _add_set_option(p, "override a scenario parameter by dotted path, e.g. --set community.villages=4 (repeatable)")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run the scenario once (replicate 0) and report its adoption curve and exposure at adoption",
+    )
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -61,7 +67,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     if args.out is not None:  # before any work, as every command does
         check_output_folder(args.out, command="inspect", managed=INSPECT_FILES)
-    community, source, prov = read_input(args.files, args.seed, args.overrides)
+    community, source, prov = read_input(args.files, args.seed, args.overrides, simulate=args.simulate)
     ins = inspect_community(community, source=source)
     for line in summary_lines(ins):
         print(line)

@@ -22,8 +22,11 @@ _SCENARIO = (".yaml", ".yml")
 _GRAPHML = (".graphml", ".xml")
 
 
-def read_input(files: list[str], seed: int, overrides=()) -> tuple[Community, str, dict]:
+def read_input(files: list[str], seed: int, overrides=(), simulate: bool = False) -> tuple[Community, str, dict]:
     """The community named on the command line, what to call it, and its provenance (files and their SHA-256).
+
+    With ``simulate`` (a scenario only), the scenario is run once (replicate 0 of ``seed``, the one run
+    path) and its simulated adoption times take the place of observed ones.
 
     Raises:
         UserError: the wrong number or kind of files, a file missing or unreadable, or an invalid scenario.
@@ -41,6 +44,8 @@ def read_input(files: list[str], seed: int, overrides=()) -> tuple[Community, st
         raise UserError(f"unknown kind of file {kinds[0] or '(no suffix)'!r}; {expected}", source=files[0])
     if overrides and kinds[0] not in _SCENARIO:
         raise UserError("--set changes a scenario; a community file has no parameters to set", source="--set")
+    if simulate and kinds[0] not in _SCENARIO:
+        raise UserError("--simulate runs a scenario; give a scenario file (.yaml)", source="--simulate")
     prov: dict = {"inputs": []}
     if kinds[0] in _SCENARIO:
         from diffusion_sim.community import build_community
@@ -53,6 +58,14 @@ def read_input(files: list[str], seed: int, overrides=()) -> tuple[Community, st
         prov["overrides"] = list(overrides)
         community = build_community(scenario, seed)
         source = f"{files[0]} (scenario {scenario.name!r}, seed {seed})"
+        if simulate:
+            from diffusion_sim.diagnostics.exposure import simulated_adoption_times
+            from diffusion_sim.runner import run
+
+            result = run(scenario, seed, replicates=[0], community=community)
+            community.population.adoption_time = simulated_adoption_times(result.agents, 0)
+            source += f", simulated run of {int(result.counts.steps[-1])} steps (adoption times in steps)"
+            prov["simulated"] = {"replicate": 0, "steps": int(result.counts.steps[-1])}
     elif kinds[0] in _GRAPHML:
         from diffusion_sim.network.io import read_graphml_community
 
