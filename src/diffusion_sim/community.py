@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,15 +14,22 @@ from diffusion_sim.resources import check_scenario_memory
 from diffusion_sim.rng import generator
 from diffusion_sim.scenario.schema import Scenario
 
+if TYPE_CHECKING:
+    from diffusion_sim.network.cleaning import CleaningReport
+
 __all__ = ["Community", "build_community", "single_layer_community"]
 
 
 @dataclass(eq=False)
 class Community:
-    """Who lives in the community and who is tied to whom."""
+    """Who lives in the community and who is tied to whom.
+
+    ``cleaning`` is what a survey import read and cleaned (None for other communities).
+    """
 
     population: Population
     network: LayeredNetwork
+    cleaning: CleaningReport | None = None
 
     def __post_init__(self) -> None:
         if self.network.n != self.population.n:
@@ -34,16 +42,31 @@ class Community:
 
 
 def build_community(scenario: Scenario, seed: int) -> Community:
-    """Generate (or import) the scenario's community; ``community.seed`` overrides ``seed``."""
-    if scenario.community.seed is not None:
-        seed = scenario.community.seed
-    if scenario.community.imported is not None:
+    """Generate the scenario's community, or read it (``community.survey``, ``community.imported``).
+
+    ``community.seed`` overrides ``seed``. A ``community.people`` table then sets the per-person
+    values it lists (:mod:`diffusion_sim.network.people`).
+    """
+    c = scenario.community
+    if c.seed is not None:
+        seed = c.seed
+    if c.survey is not None:
+        from diffusion_sim.network.survey import read_survey_community
+
+        community = read_survey_community(c.survey, scenario)
+    elif c.imported is not None:
         from diffusion_sim.network.io import read_community
 
-        return read_community(scenario.community.imported, scenario)
-    check_scenario_memory(scenario, 1, source=f"scenario {scenario.name!r}")  # before any large allocation
-    pop = generate_population(scenario, generator(seed, "community.population"))
-    return Community(population=pop, network=build_network(scenario, pop, seed))
+        community = read_community(c.imported, scenario)
+    else:
+        check_scenario_memory(scenario, 1, source=f"scenario {scenario.name!r}")  # before any large allocation
+        pop = generate_population(scenario, generator(seed, "community.population"))
+        community = Community(population=pop, network=build_network(scenario, pop, seed))
+    if c.people is not None:
+        from diffusion_sim.network.people import read_people
+
+        community = read_people(community, c.people, scenario)
+    return community
 
 
 def single_layer_community(n: int, edges, seeds=(), layer: str = "kin") -> Community:

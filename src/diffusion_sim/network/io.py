@@ -102,23 +102,11 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def read_graphml_community(path: str | os.PathLike) -> Community:
-    """Read a community from one GraphML file.
-
-    Nodes carry the attributes of the nodes CSV (the GraphML node id is the ``id``), edges the
-    attributes ``layer`` and optionally ``weight``; key defaults declared in the file apply. The
-    graph may be directed or not: every edge is read as an undirected tie, and a pair may be tied
-    in several layers but only once per layer.
-
-    Args:
-        path: the GraphML file.
-
-    Returns:
-        The community, agents in the order of the file's nodes.
+def _parse_graphml(path: str | os.PathLike):
+    """Parse a GraphML file into a networkx multigraph (directed if the file says so) and its declared node ids.
 
     Raises:
-        UserError: if the file is not well-formed GraphML or any node or edge is invalid (the
-            message names the node or edge and the attribute).
+        UserError: if the file is missing, empty, not well-formed GraphML, or declares a node id twice.
 
     """
     import networkx as nx
@@ -148,7 +136,30 @@ def read_graphml_community(path: str | os.PathLike) -> Community:
                 "id",
             )
         seen.add(node)
+    return g, seen
 
+
+def read_graphml_community(path: str | os.PathLike) -> Community:
+    """Read a community from one GraphML file.
+
+    Nodes carry the attributes of the nodes CSV (the GraphML node id is the ``id``), edges the
+    attributes ``layer`` and optionally ``weight``; key defaults declared in the file apply. The
+    graph may be directed or not: every edge is read as an undirected tie, and a pair may be tied
+    in several layers but only once per layer.
+
+    Args:
+        path: the GraphML file.
+
+    Returns:
+        The community, agents in the order of the file's nodes.
+
+    Raises:
+        UserError: if the file is not well-formed GraphML or any node or edge is invalid (the
+            message names the node or edge and the attribute).
+
+    """
+    source = str(path)
+    g, seen = _parse_graphml(path)
     node_default = g.graph.get("node_default", {})
     edge_default = g.graph.get("edge_default", {})
     node_items = list(g.nodes(data=True))
