@@ -852,7 +852,7 @@ def test_validate_warns_about_an_edges_file_with_only_a_header(tmp_path, capsys)
     out = capsys.readouterr()
     assert out.out.splitlines() == [
         f"ok  {f}  (name: default, imported community, 52 steps)",
-        "  agents: 2 (household 2) in 1 villages (V: 2)",
+        "  agents: 2 (household 2) in 1 village (V: 2)",
         "  ties: 0 in 0 layers",
     ]
     assert out.err == (
@@ -878,3 +878,47 @@ def test_run_prints_the_cleaning_report(tmp_path, monkeypatch, capsys):
     assert "  survey cleaning (data/medinnovations/survey.csv; rules: diffusion_sim.network.survey):" in out
     assert re.search(r"named people not surveyed, dropped\s+462\s+125\s+172\s+165", out)
     assert (out_dir / "agents.csv").exists()
+
+
+def test_relation_weights_are_parameters_by_dotted_path(tmp_path):
+    sc = load_scenario(SCENARIO)
+    heavier = apply_overrides(sc, ["community.survey.relations.friendship.weight=2"])
+    assert build_community(heavier, 0).network.layer_weights["friendship"] == 2.0
+    with pytest.raises(UserError) as info:
+        apply_overrides(sc, ["community.survey.relations.frienship.weight=2"])
+    assert str(info.value) == (
+        "--set: unknown parameter 'community.survey.relations.frienship.weight': community.survey.relations has no "
+        "entry 'frienship'; expected one of: advice, discussion, friendship"
+    )
+    with pytest.raises(UserError) as info:
+        apply_overrides(sc, ["community.survey.relations.friendship.weight=200"])
+    assert str(info.value) == (
+        "--set: community.survey.relations.friendship.weight: Input should be less than or equal to 100 (got 200); "
+        "expected number >= 0.0, <= 100.0"
+    )
+    f = write(
+        tmp_path / "s.yaml",
+        "community:\n  survey:\n    file: s.csv\n    relations:\n      advice: {columns: [a], wieght: 2}\n",
+    )
+    with pytest.raises(UserError) as info:
+        load_scenario(f)
+    assert str(info.value) == (
+        f"{f}: line 5: community.survey.relations.advice.wieght: unknown key; expected one of: columns, weight"
+    )
+
+
+def test_people_table_for_an_imported_community(tmp_path):
+    write(tmp_path / "nodes.csv", "id,role,village\n007,household,V\nh2,household,V\nW1,health_worker,V\n")
+    write(tmp_path / "edges.csv", "source,target,layer\n007,h2,kin\n")
+    write(tmp_path / "people.csv", "id,initial,marginalised\n007,yes,yes\nW1,true,true\n")
+    f = write(tmp_path / "s.yaml", "community: {imported: {nodes: nodes.csv, edges: edges.csv}, people: people.csv}\n")
+    pop = build_community(load_scenario(f), 0).population
+    assert pop.initial.tolist() == [True, False, True]
+    assert pop.marginalised.tolist() == [True, False, False]  # kept for households only
+    write(tmp_path / "people.csv", "id,initial\n7,yes\n")  # ids of an imported community are text
+    with pytest.raises(UserError) as info:
+        build_community(load_scenario(f), 0)
+    assert str(info.value) == (
+        f"{tmp_path / 'people.csv'}: line 2: column 'id': '7' names nobody; expected a node id of "
+        f"{tmp_path / 'nodes.csv'}"
+    )

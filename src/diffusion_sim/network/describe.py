@@ -38,7 +38,8 @@ def describe_community(community: Community, scenario: Scenario) -> tuple[list[s
     pop, net = community.population, community.network
     c = scenario.community
     kinds = ", ".join(f"{name} {k:,}" for name, k in pop.counts().items() if k)
-    unit = "communities" if c.survey is not None else "villages"
+    one, many = ("community", "communities") if c.survey is not None else ("village", "villages")
+    unit = one if pop.n_villages == 1 else many
     sizes = np.bincount(pop.village, minlength=pop.n_villages)
     named = ", ".join(f"{pop.village_label(v)}: {sizes[v]:,}" for v in range(min(pop.n_villages, _LISTED)))
     if pop.n_villages > _LISTED:
