@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -299,3 +300,67 @@ def test_a_network_per_replicate():
     base = build_community(scenario, 7)
     a, b = (replicate_community(scenario, base, 7, r).network.layers["random_graph"] for r in (0, 1))
     assert len(a) != len(b) or (a.src != b.src).any()
+
+
+def test_an_imported_community_with_a_network_file_per_replicate(tmp_path):
+    from diffusion_sim.community import build_community, replicate_community
+    from diffusion_sim.errors import UserError
+    from diffusion_sim.network.io import write_csv_community
+    from diffusion_sim.runner import run
+    from diffusion_sim.scenario import scenario_from_dict
+    from diffusion_sim.scenario.overrides import apply_overrides
+
+    generated = apply_overrides(
+        plain_scenario({"behaviour.imitation": 0.3, "behaviour.threshold_rule": "none", "schedule.steps": 10}),
+        {"community.households": 300, "community.villages": 3},
+    )
+    base = build_community(generated, 1)
+    files = []
+    for r in range(3):
+        nodes, edges = tmp_path / "nodes.csv", tmp_path / f"edges{r}.csv"
+        write_csv_community(replicate_community(generated, base, 1, r), nodes, edges)
+        files.append(str(edges))
+    data = generated.model_dump(mode="json")
+    data["community"]["imported"] = {"nodes": str(tmp_path / "nodes.csv"), "edges": files[0], "networks": files}
+    data["network"]["per_replicate"] = True
+    scenario = scenario_from_dict(data)
+    together = run(scenario, 4, replicates=range(3), agents=False).counts
+    for r in range(3):  # replicate r is an ordinary imported run on the r-th file
+        one = dict(data, network={**data["network"], "per_replicate": False})
+        one["community"] = {**data["community"], "imported": {"nodes": str(tmp_path / "nodes.csv"), "edges": files[r]}}
+        alone = run(scenario_from_dict(one), 4, replicates=[r], agents=False).counts
+        np.testing.assert_array_equal(together.adopters[..., r], alone.adopters[..., 0])
+    with pytest.raises(UserError, match="replicate 3 has none; expected at least 4 files"):
+        run(scenario, 4, replicates=range(4), agents=False)
+    stranger = tmp_path / "stranger.csv"  # a tie of someone the nodes file does not list
+    lines = Path(files[1]).read_text().splitlines()
+    stranger.write_text("\n".join([*lines, lines[1].replace(lines[1].split(",")[0], "99999", 1)]) + "\n")
+    data["community"]["imported"]["networks"] = [files[0], str(stranger)]
+    with pytest.raises(UserError, match=f"stranger.csv: line {len(lines) + 1}"):
+        run(scenario_from_dict(data), 4, replicates=range(2), agents=False)
+    with pytest.raises(UserError, match="expected network.per_replicate true"):
+        scenario_from_dict(dict(data, network={**data["network"], "per_replicate": False}))
+
+
+def test_graphml_networks_per_replicate_must_hold_the_same_people(tmp_path):
+    from diffusion_sim.community import build_community
+    from diffusion_sim.errors import UserError
+    from diffusion_sim.network.io import write_graphml_community
+    from diffusion_sim.runner import run
+    from diffusion_sim.scenario import scenario_from_dict
+    from diffusion_sim.scenario.overrides import apply_overrides
+
+    generated = apply_overrides(plain_scenario({"schedule.steps": 5}), {"community.households": 200})
+    write_graphml_community(build_community(generated, 1), tmp_path / "a.graphml")
+    write_graphml_community(build_community(generated, 2), tmp_path / "b.graphml")  # other ties, same people
+    write_graphml_community(
+        build_community(apply_overrides(generated, {"community.households": 90}), 1), tmp_path / "c.graphml"
+    )
+    data = generated.model_dump(mode="json")
+    data["network"]["per_replicate"] = True
+    files = [str(tmp_path / n) for n in ("a.graphml", "b.graphml", "c.graphml")]
+    data["community"]["imported"] = {"graphml": files[0], "networks": files}
+    scenario = scenario_from_dict(data)
+    assert len(run(scenario, 0, replicates=range(2), agents=False).counts.replicates) == 2
+    with pytest.raises(UserError, match="c.graphml: has .* people, not the .* people of the community's first file"):
+        run(scenario, 0, replicates=range(3), agents=False)

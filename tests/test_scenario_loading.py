@@ -561,7 +561,9 @@ def test_validate_good_files(tmp_path, capsys):
 def test_validate_shipped_scenarios(capsys):
     files = sorted(str(p) for p in (Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
     assert main(["validate", *files]) == 0
-    assert all(line.startswith("ok  ") for line in capsys.readouterr().out.splitlines())
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[1] for line in out if not line.startswith("  ")] == files  # one ok line each
+    assert all(line.startswith(("ok  ", "  ")) for line in out)  # communities read from files: described below
 
 
 def test_validate_good_and_bad_files(tmp_path, capsys):
@@ -590,10 +592,21 @@ def test_validate_with_set(tmp_path, capsys):
     assert "unknown parameter 'community.househods'" in capsys.readouterr().err
 
 
-def test_validate_imported_community(tmp_path, capsys):
+def test_validate_imported_community_reads_its_files(tmp_path, capsys):
     f = write(tmp_path, "s.yaml", "name: imp\ncommunity: {imported: {graphml: g.graphml}}\n")
+    assert main(["validate", str(f)]) == 2  # it used to say ok without opening the file
+    assert capsys.readouterr().err == f"error: {f}: {tmp_path / 'g.graphml'}: file not found\n"
+    small = apply_overrides(Scenario(), {"community.households": 30, "community.villages": 2})
+    write_csv_community(build_community(small, seed=1), tmp_path / "n.csv", tmp_path / "e.csv")
+    write(tmp_path, "s.yaml", "name: imp\ncommunity: {imported: {nodes: n.csv, edges: e.csv}}\n")
     assert main(["validate", str(f)]) == 0
-    assert capsys.readouterr().out == f"ok  {f}  (name: imp, imported community, 52 steps)\n"
+    out = capsys.readouterr()
+    assert out.out.splitlines()[0] == f"ok  {f}  (name: imp, imported community, 52 steps)"
+    assert out.out.splitlines()[1] == (
+        "  agents: 44 (household 30, religious_leader 4, traditional_leader 2, youth_leader 2, women_leader 2, "
+        "health_worker 4) in 2 villages (0: 22, 1: 22)"
+    )
+    assert out.err == ""
 
 
 def test_validate_needs_a_file(capsys):

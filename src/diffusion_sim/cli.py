@@ -34,6 +34,11 @@ examples:
 Prints 'ok  FILE  (name: ..., N households, N villages, N steps)' for each valid file and an error
 naming the file, line and field for each invalid one. Exit status 0 if every file is valid, 2 if not.
 A file may inherit a base scenario with a top-level 'extends: base.yaml' (relative to its folder).
+
+A community read from files (community.imported, community.survey, community.people) is read, and
+described under the ok line: agents and communities, ties per layer (directed or not) and, for a
+survey, the cleaning report (nominations dropped or merged, per rule and relation). A community
+without ties gets a 'warning:' line on stderr.
 """
 
 WORKSHOP_EPILOG = """\
@@ -291,9 +296,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # everything that can be checked before running is checked before running
     check_output_folder(args.out, command="run", managed=OUTPUT_FILES)
     check_scenario_memory(scenario, args.replicates, source=args.scenario or "built-in scenario")
+    community = None
+    if scenario.community.from_files:  # read once, here, so its cleaning report can be printed
+        from diffusion_sim.community import build_community
+
+        community = build_community(scenario, args.seed)
     t0 = time.perf_counter()
     with deferred_interrupts():  # Ctrl-C stops between steps, never inside compiled code
-        result = run(scenario, args.seed, replicates=range(args.replicates))
+        result = run(scenario, args.seed, replicates=range(args.replicates), community=community)
         elapsed = time.perf_counter() - t0
         files = write_result(result, args.out, figure=not args.no_figure)
     if args.quiet:
@@ -304,6 +314,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs = f"seed {args.seed}, {args.replicates} replicate(s), {prov['steps']} steps of {days:g} days"
     print(f"diffusion-sim run: {scenario.name} ({runs})")
     print(f"  agents: {prov['agents']:,}   behaviour: {scenario.behaviour.name}   ran in {elapsed:.2f} s")
+    if community is not None and community.cleaning is not None:
+        print("\n".join(community.cleaning.lines()))
     end = f"step {prov['steps']}, {_fmt_days(prov['steps'] * days)}"
     print(f"  final coverage ({end}):")
     others = _fmt_pct(s["coverage_not_marginalised"])
@@ -323,15 +335,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_file(path: str, overrides: list[str]) -> str:
-    """Load one scenario (or experiment) file, apply overrides and return its ``ok`` line (or raise UserError)."""
+def _check_file(path: str, overrides: list[str]) -> tuple[list[str], list[str]]:
+    """Load one scenario (or experiment) file, apply overrides, read its community's files if any.
+
+    Returns:
+        The lines to print (the ``ok`` line first, then the community read from files) and warnings.
+
+    Raises:
+        UserError: for the first problem in the file or in the files it names.
+
+    """
     from diffusion_sim.experiment.commands import is_experiment_file, validate_line
     from diffusion_sim.scenario import apply_overrides, load_scenario
 
     if is_experiment_file(path):
         if overrides:
             raise UserError("--set changes scenarios; an experiment file sets its base with 'set:'", source=path)
-        return validate_line(path)
+        return [validate_line(path)], []
 
     scenario = load_scenario(path)
     if overrides:
@@ -340,8 +360,24 @@ def _check_file(path: str, overrides: list[str]) -> str:
         except UserError as err:
             raise UserError(str(err), source=path) from None
     c = scenario.community
-    size = "imported community" if c.imported is not None else f"{c.households} households, {c.villages} villages"
-    return f"ok  {path}  (name: {scenario.name}, {size}, {scenario.schedule.steps} steps)"
+    if c.survey is not None:
+        size = "survey community"
+    elif c.imported is not None:
+        size = "imported community"
+    else:
+        size = f"{c.households} households, {c.villages} villages"
+    lines, warnings = [f"ok  {path}  (name: {scenario.name}, {size}, {scenario.schedule.steps} steps)"], []
+    if c.from_files or c.people is not None:
+        from diffusion_sim.community import build_community
+        from diffusion_sim.network.describe import describe_community
+
+        try:
+            community = build_community(scenario, 0)
+        except UserError as err:
+            raise UserError(str(err), source=path) from None  # names the scenario, then the data file
+        more, warnings = describe_community(community, scenario)
+        lines += more
+    return lines, [f"warning: {path}: {w}" for w in warnings]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -349,7 +385,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.files:
         try:
-            print(_check_file(path, args.overrides), flush=True)
+            lines, warnings = _check_file(path, args.overrides)
+            print("\n".join(lines), flush=True)
+            for w in warnings:
+                print(w, file=sys.stderr, flush=True)
         except UserError as err:
             bad += 1
             print(f"error: {err}", file=sys.stderr, flush=True)

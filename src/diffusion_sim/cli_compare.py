@@ -25,7 +25,8 @@ __all__ = ["COMPARE_EPILOG", "add_compare", "cmd_compare"]
 COMPARE_EPILOG = """\
 examples:
   diffusion-sim compare scenarios/baseline.yaml scenarios/home_visits_feedback.yaml
-  diffusion-sim compare scenarios/baseline.yaml scenarios/*_*.yaml --replicates 50 --out results/all
+  diffusion-sim compare scenarios/baseline.yaml $(cd scenarios/district && printf 'scenarios/%s ' *.yaml) \\
+      --replicates 50 --out results/all                # every package (scenarios/district/ mirrors them)
   diffusion-sim compare scenarios/district.yaml scenarios/district/*.yaml --out results/district
   diffusion-sim compare scenarios/baseline.yaml scenarios/combined_package.yaml --set community.households=20000
   diffusion-sim compare scenarios/baseline.yaml scenarios/religious_leaders_ipc.yaml \\

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,15 +14,22 @@ from diffusion_sim.resources import check_scenario_memory
 from diffusion_sim.rng import generator
 from diffusion_sim.scenario.schema import Scenario
 
+if TYPE_CHECKING:
+    from diffusion_sim.network.cleaning import CleaningReport
+
 __all__ = ["Community", "build_community", "replicate_community", "single_layer_community"]
 
 
 @dataclass(eq=False)
 class Community:
-    """Who lives in the community and who is tied to whom."""
+    """Who lives in the community and who is tied to whom.
+
+    ``cleaning`` is what a survey import read and cleaned (None for other communities).
+    """
 
     population: Population
     network: LayeredNetwork
+    cleaning: CleaningReport | None = None
 
     def __post_init__(self) -> None:
         if self.network.n != self.population.n:
@@ -34,26 +42,47 @@ class Community:
 
 
 def build_community(scenario: Scenario, seed: int) -> Community:
-    """Generate (or import) the scenario's community; ``community.seed`` overrides ``seed``."""
-    if scenario.community.seed is not None:
-        seed = scenario.community.seed
-    if scenario.community.imported is not None:
+    """Generate the scenario's community, or read it (``community.survey``, ``community.imported``).
+
+    ``community.seed`` overrides ``seed``. A ``community.people`` table then sets the per-person
+    values it lists (:mod:`diffusion_sim.network.people`).
+    """
+    c = scenario.community
+    if c.seed is not None:
+        seed = c.seed
+    if c.survey is not None:
+        from diffusion_sim.network.survey import read_survey_community
+
+        community = read_survey_community(c.survey, scenario)
+    elif c.imported is not None:
         from diffusion_sim.network.io import read_community
 
-        return read_community(scenario.community.imported, scenario)
-    check_scenario_memory(scenario, 1, source=f"scenario {scenario.name!r}")  # before any large allocation
-    pop = generate_population(scenario, generator(seed, "community.population"))
-    if scenario.network.mixing != "network":  # well mixed: influence needs no ties, none are built
-        return Community(population=pop, network=LayeredNetwork(n=pop.n))
-    return Community(population=pop, network=build_network(scenario, pop, seed))
+        community = read_community(c.imported, scenario)
+    else:
+        check_scenario_memory(scenario, 1, source=f"scenario {scenario.name!r}")  # before any large allocation
+        pop = generate_population(scenario, generator(seed, "community.population"))
+        if scenario.network.mixing != "network":  # well mixed: influence needs no ties, none are built
+            community = Community(population=pop, network=LayeredNetwork(n=pop.n))
+        else:
+            community = Community(population=pop, network=build_network(scenario, pop, seed))
+    if c.people is not None:
+        from diffusion_sim.network.people import read_people
+
+        community = read_people(community, c.people, scenario)
+    return community
 
 
 def replicate_community(scenario: Scenario, base: Community, seed: int, replicate: int) -> Community:
     """Replicate ``replicate``'s community under ``network.per_replicate``: the same people, its own network.
 
-    The network is drawn from a seed that depends only on the run's seed and the replicate, so a
-    replicate's network is the same whichever replicates run beside it.
+    A generated network is drawn from a seed that depends only on the run's seed and the replicate,
+    so a replicate's network is the same whichever replicates run beside it; an imported community
+    reads the replicate's file of ``community.imported.networks``.
     """
+    if scenario.community.imported is not None:  # a file per replicate
+        from diffusion_sim.network.io import read_replicate_network
+
+        return read_replicate_network(scenario.community.imported, scenario, base, replicate)
     if scenario.community.seed is not None:
         seed = scenario.community.seed
     own = int(generator(seed, f"network.replicate.{replicate}").integers(0, 2**63 - 1))

@@ -119,13 +119,13 @@ def _split_even(total: int, parts: int) -> np.ndarray:
 
 
 def expected_agents(scenario: Scenario) -> int | None:
-    """Agents a scenario's generated community will have, from the scenario alone (None if imported).
+    """Agents a scenario's generated community will have, from the scenario alone (None if read from files).
 
     The same count :func:`generate_population` makes: households, plus every village's leaders of
     each kind and health workers.
     """
     c = scenario.community
-    if c.imported is not None:
+    if c.from_files:
         return None
     per_village = sum(getattr(c.leaders, k) for k in LEADER_KINDS) + c.health_workers
     return c.households + c.villages * per_village

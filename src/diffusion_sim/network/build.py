@@ -201,14 +201,14 @@ def build_network(scenario: Scenario, pop: Population, seed: int) -> LayeredNetw
 
 
 def expected_ties(scenario: Scenario) -> int | None:
-    """About how many ties :func:`build_network` draws for a scenario's generated community (None if imported).
+    """About how many ties :func:`build_network` draws for a scenario's generated community (None if read from files).
 
     Counted from the scenario alone, before anything is generated, to size the memory a build needs:
     the pairs each layer draws before repeats are merged, and for the leader layer every (leader,
     household of its village) pair it considers and the council's pairs of leaders.
     """
     c, net = scenario.community, scenario.network
-    if c.imported is not None:
+    if c.from_files:
         return None
     if net.mixing != "network":
         return 0

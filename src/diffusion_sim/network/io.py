@@ -41,6 +41,7 @@ from xml.etree.ElementTree import ParseError
 import pandas as pd
 
 from diffusion_sim.community import Community
+from diffusion_sim.errors import UserError
 from diffusion_sim.network.graph import LayeredNetwork
 from diffusion_sim.network.io_build import _network, _population
 from diffusion_sim.network.io_export import write_csv_community, write_graphml_community
@@ -102,23 +103,11 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def read_graphml_community(path: str | os.PathLike) -> Community:
-    """Read a community from one GraphML file.
-
-    Nodes carry the attributes of the nodes CSV (the GraphML node id is the ``id``), edges the
-    attributes ``layer`` and optionally ``weight``; key defaults declared in the file apply. The
-    graph may be directed or not: every edge is read as an undirected tie, and a pair may be tied
-    in several layers but only once per layer.
-
-    Args:
-        path: the GraphML file.
-
-    Returns:
-        The community, agents in the order of the file's nodes.
+def _parse_graphml(path: str | os.PathLike):
+    """Parse a GraphML file into a networkx multigraph (directed if the file says so) and its declared node ids.
 
     Raises:
-        UserError: if the file is not well-formed GraphML or any node or edge is invalid (the
-            message names the node or edge and the attribute).
+        UserError: if the file is missing, empty, not well-formed GraphML, or declares a node id twice.
 
     """
     import networkx as nx
@@ -148,7 +137,30 @@ def read_graphml_community(path: str | os.PathLike) -> Community:
                 "id",
             )
         seen.add(node)
+    return g, seen
 
+
+def read_graphml_community(path: str | os.PathLike) -> Community:
+    """Read a community from one GraphML file.
+
+    Nodes carry the attributes of the nodes CSV (the GraphML node id is the ``id``), edges the
+    attributes ``layer`` and optionally ``weight``; key defaults declared in the file apply. The
+    graph may be directed or not: every edge is read as an undirected tie, and a pair may be tied
+    in several layers but only once per layer.
+
+    Args:
+        path: the GraphML file.
+
+    Returns:
+        The community, agents in the order of the file's nodes.
+
+    Raises:
+        UserError: if the file is not well-formed GraphML or any node or edge is invalid (the
+            message names the node or edge and the attribute).
+
+    """
+    source = str(path)
+    g, seen = _parse_graphml(path)
     node_default = g.graph.get("node_default", {})
     edge_default = g.graph.get("edge_default", {})
     node_items = list(g.nodes(data=True))
@@ -233,6 +245,42 @@ def read_community(imported: ImportedCommunity, scenario: Scenario) -> Community
         community = read_graphml_community(imported.graphml)
     else:
         community = read_csv_community(imported.nodes, imported.edges)
+    return _enabled_layers(community, scenario)
+
+
+def _enabled_layers(community: Community, scenario: Scenario) -> Community:
     net = community.network
     kept = {name: e for name, e in net.layers.items() if getattr(scenario.network, name).enabled}
     return Community(population=community.population, network=LayeredNetwork(n=net.n, layers=kept))
+
+
+def read_replicate_network(
+    imported: ImportedCommunity, scenario: Scenario, base: Community, replicate: int
+) -> Community:
+    """Replicate ``replicate``'s community under ``community.imported.networks``: ``base``'s people, its file's ties.
+
+    Raises:
+        UserError: no file for the replicate, or a file whose people are not ``base``'s.
+
+    """
+    files = imported.networks or []
+    if replicate >= len(files):
+        raise UserError(
+            f"lists {len(files)} network file(s), one per replicate, so replicate {replicate} has none; expected at "
+            f"least {replicate + 1} files (or fewer replicates)",
+            field="community.imported.networks",
+        )
+    path = files[replicate]
+    if imported.graphml is not None:
+        community = read_graphml_community(path)
+    else:
+        community = read_csv_community(imported.nodes, path)
+    a, b = base.population, community.population
+    same = a.n == b.n and (a.labels is None or b.labels is None or list(a.labels) == list(b.labels))
+    if not same:
+        raise UserError(
+            f"has {b.n:,} people, not the {a.n:,} people of the community's first file (in the same order); "
+            "expected a network of the same people for every replicate",
+            source=path,
+        )
+    return Community(population=a, network=_enabled_layers(community, scenario).network)

@@ -103,6 +103,14 @@ def _integers(t: _Table, column: str, minimum: np.ndarray) -> np.ndarray:
     return out
 
 
+def _flags(t: _Table, column: str) -> np.ndarray:
+    """A true/false column: 1 true, 0 false, -1 empty (``true/false``, ``yes/no``, ``1/0``, any case)."""
+    text = t.col(column)
+    codes = _codes(text, (*_TRUE, *_FALSE))
+    t.fail(codes < 0, column, lambda i: f"expected true/false, yes/no or 1/0, {_got(text.iat[i])}")
+    return np.where(text == "", -1, np.where(codes < len(_TRUE), 1, 0))
+
+
 def _role_name(role: int, kind: int) -> str:
     return f"{LEADER_KINDS[kind]} leader" if role == LEADER else ROLES[role].replace("_", " ")
 
@@ -194,15 +202,8 @@ def _population(t: _Table) -> tuple[Population, _Ids]:
     )
     kind = np.where(leader, kind, -1)
 
-    marg_text = t.col("marginalised")
-    marg = _codes(marg_text, (*_TRUE, *_FALSE))
-    t.fail(
-        marg < 0,
-        "marginalised",
-        lambda i: f"expected true/false, yes/no or 1/0, {_got(marg_text.iat[i])}",
-    )
     household = role == HOUSEHOLD
-    marginalised = (marg < len(_TRUE)) & household
+    marginalised = (_flags(t, "marginalised") > 0) & household
 
     size = _integers(t, "household_size", np.where(household, 1, 0))
     household_size = np.where(household, np.where(size < 0, 1, size), 0)

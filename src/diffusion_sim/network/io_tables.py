@@ -108,11 +108,31 @@ def _read_bytes(path: Path, expected: str) -> bytes:
 
 
 def _expected_columns(required: Sequence[str], optional: Sequence[str]) -> str:
+    if not optional:
+        return ", ".join(required)
     return f"{', '.join(required)} (optional: {', '.join(optional)})"
 
 
-def _read_csv_table(path: str | os.PathLike, required: Sequence[str], optional: Sequence[str]) -> _Table:
-    """Read a CSV file as text: header on line 1, blank lines skipped, line numbers kept."""
+def _listed(names: Sequence[str], limit: int = 20) -> str:
+    """``'a', 'b', 'c'``: quoted names, the first ``limit`` of them and how many more."""
+    shown = ", ".join(repr(h) for h in names[:limit])
+    return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
+
+
+def _read_csv_table(
+    path: str | os.PathLike,
+    required: Sequence[str],
+    optional: Sequence[str],
+    *,
+    other_columns: bool = False,
+) -> _Table:
+    """Read a CSV file as text: header on line 1, blank lines skipped, line numbers kept.
+
+    Column names are compared in lower case. With ``other_columns`` false a column that is neither
+    required nor optional is an error (a misspelt optional column would otherwise be ignored); with
+    it true such columns are skipped (a survey has many columns the import does not map). A line is
+    blank, and skipped, when every column read is empty.
+    """
     p = Path(path)
     source = str(p)
     expected = _expected_columns(required, optional)
@@ -146,7 +166,7 @@ def _read_csv_table(path: str | os.PathLike, required: Sequence[str], optional: 
             _raise(f"line 1 (header): column {name!r} appears more than once", source, name)
     missing = [c for c in required if c not in header]
     if missing:
-        found = ", ".join(repr(h) for h in header if h) or "none"
+        found = _listed([h for h in header if h]) or "none"
         names = ", ".join(repr(c) for c in missing)
         _raise(
             f"line 1 (header): missing required column{'s' if len(missing) > 1 else ''} {names}; "
@@ -154,7 +174,7 @@ def _read_csv_table(path: str | os.PathLike, required: Sequence[str], optional: 
             source,
             missing[0],
         )
-    unknown = [h for h in header if h and h not in (*required, *optional)]
+    unknown = [] if other_columns else [h for h in header if h and h not in (*required, *optional)]
     if unknown:
         _raise(
             f"line 1 (header): unknown column {unknown[0]!r}; expected columns {expected} "

@@ -30,6 +30,14 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _dict_item_model(annotation: Any) -> type[BaseModel] | None:
+    """The value model of a ``dict[str, X]`` field (``community.survey.relations``), if any."""
+    if typing.get_origin(annotation) is not dict:
+        return None
+    value = typing.get_args(annotation)[1]
+    return value if isinstance(value, type) and issubclass(value, BaseModel) else None
+
+
 def _type_name(annotation: Any) -> str:
     """A short readable name of a field's type (``int``, ``number``, ``one of 'a', 'b'``)."""
     origin = typing.get_origin(annotation)
@@ -128,8 +136,13 @@ def _model_at(
     """
     model: type[BaseModel] | None = root or Scenario
     items: dict[str, type[BaseModel]] | None = None
+    keyed: type[BaseModel] | None = None  # the section is a mapping of names to this model
     node = data
     for part in path:
+        if keyed is not None:
+            model, keyed = keyed, None
+            node = node.get(part) if isinstance(node, dict) else None
+            continue
         if items is not None:
             try:
                 index = int(part)
@@ -144,8 +157,9 @@ def _model_at(
         ann = model.model_fields[part].annotation
         node = node.get(part) if isinstance(node, dict) else None
         items = _list_item_models(ann)
+        keyed = _dict_item_model(ann)
         model = _submodel(ann)
-    return model
+    return None if keyed is not None else model
 
 
 def _is_field_path(path: tuple[str, ...]) -> bool:

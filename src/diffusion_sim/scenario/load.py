@@ -41,7 +41,8 @@ __all__ = [
     "scenario_json_schema",
 ]
 
-_IMPORTED_KEYS = ("nodes", "edges", "graphml")
+_FILE_KEYS = {"imported": ("nodes", "edges", "graphml"), "survey": ("file", "nominations")}
+"""File names in sections of ``community``; ``community.people`` is a file name too."""
 
 # ----------------------------------------------------------------------------------- extends
 
@@ -80,14 +81,21 @@ def _anchored(value: Any, folder: Path) -> Any:
         return value
 
 
-def _anchor_imported(data: dict[Any, Any], folder: Path) -> dict[Any, Any]:
-    """``community.imported`` file names made relative to the folder of the file that wrote them."""
+def _anchor_files(data: dict[Any, Any], folder: Path) -> dict[Any, Any]:
+    """The community's file names (imported, survey, people) made relative to the folder of the file that wrote them."""
     community = data.get("community")
-    imported = community.get("imported") if isinstance(community, dict) else None
-    if not isinstance(imported, dict):
+    if not isinstance(community, dict):
         return data
-    fixed = {k: _anchored(v, folder) if k in _IMPORTED_KEYS else v for k, v in imported.items()}
-    return {**data, "community": {**community, "imported": fixed}}
+    fixed = dict(community)
+    for section, keys in _FILE_KEYS.items():
+        part = community.get(section)
+        if isinstance(part, dict):
+            fixed[section] = {k: _anchored(v, folder) if k in keys else v for k, v in part.items()}
+            if section == "imported" and isinstance(part.get("networks"), list):
+                fixed[section]["networks"] = [_anchored(v, folder) for v in part["networks"]]
+    if "people" in community:
+        fixed["people"] = _anchored(community["people"], folder)
+    return {**data, "community": fixed}
 
 
 _Chain = tuple[tuple[Path, str], ...]
@@ -136,7 +144,7 @@ def _load_tree(path: Path, source: str, chain: _Chain) -> tuple[dict[Any, Any], 
     """
     data, lines = _read_mapping(path, source)
     bases = _extends(data, lines, source)
-    data = _anchor_imported(data, path.parent)
+    data = _anchor_files(data, path.parent)
     merged: dict[Any, Any] = {}
     origins: Origins = {}
     for name, line in bases:
@@ -150,7 +158,8 @@ def _load_tree(path: Path, source: str, chain: _Chain) -> tuple[dict[Any, Any], 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file, with the files it ``extends``.
 
-    Relative paths of imported community files are taken relative to the file that wrote them;
+    Relative paths of the community's files (``imported``, ``survey``, ``people``) are taken relative to
+    the file that wrote them;
     relative ``extends`` paths relative to the extending file's folder.
 
     Args:

@@ -8,7 +8,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from diffusion_sim.errors import UserError
-from diffusion_sim.scenario.introspect import _list_item_models, _model_at, _submodel
+from diffusion_sim.scenario.introspect import _dict_item_model, _list_item_models, _model_at, _submodel
 from diffusion_sim.scenario.schema import Scenario
 from diffusion_sim.scenario.validation import format_validation_error
 
@@ -55,9 +55,22 @@ def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
     """
     parts = path.split(".")
     model: type[BaseModel] | None = Scenario
+    keyed: type[BaseModel] | None = None  # node is a mapping of names to this model (survey relations)
     node: Any = data
     for i, part in enumerate(parts):
         where = ".".join(parts[:i]) or "the top level"
+        if keyed is not None:
+            if part not in node:
+                names = ", ".join(map(str, node)) or "(none)"
+                raise UserError(
+                    f"unknown parameter {path!r}: {where} has no entry {part!r}; expected one of: {names}",
+                    source=source,
+                )
+            if i == len(parts) - 1:
+                node[part] = value
+                return
+            node, model, keyed = node[part], keyed, None
+            continue
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
                 raise UserError(
@@ -82,11 +95,12 @@ def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
             return
         ann = model.model_fields[part].annotation
         sub = _submodel(ann)
-        if sub is None and _list_item_models(ann) is None:
+        keyed = _dict_item_model(ann)
+        if sub is None and keyed is None and _list_item_models(ann) is None:
             raise UserError(
                 f"unknown parameter {path!r}: {'.'.join(parts[: i + 1])} is a value, not a section", source=source
             )
         if node.get(part) is None:
-            node[part] = [] if sub is None else {}
+            node[part] = [] if sub is None and keyed is None else {}
         node = node[part]
         model = sub

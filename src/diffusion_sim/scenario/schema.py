@@ -29,6 +29,7 @@ from diffusion_sim.scenario.intervention_schema import (
     YouthVolunteers,
     stream_identities,
 )
+from diffusion_sim.scenario.survey_schema import SurveyCommunity
 
 __all__ = [
     "AGENT_TYPES",
@@ -47,6 +48,7 @@ __all__ = [
     "Schedule",
     "Threshold",
     "Scepticism",
+    "SurveyCommunity",
     "Intervention",
     "INTERVENTION_TYPES",
     "LeaderTraining",
@@ -144,6 +146,15 @@ class ImportedCommunity(_Strict):
     graphml: str | None = Field(
         None, description="GraphML file with the same node and edge attributes (instead of the two CSVs)."
     )
+    networks: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=100_000,
+        description=(
+            "A network per replicate (with network.per_replicate): replicate r reads the r-th file, an edges CSV over "
+            "the nodes file's people (with nodes + edges) or a GraphML file of the same people (with graphml)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ImportedCommunity:
@@ -160,30 +171,71 @@ class ImportedCommunity(_Strict):
 class Community(_Strict):
     """Who lives in the simulated community."""
 
-    villages: int = Field(8, ge=1, le=100_000, description="Number of villages.")
-    households: int = Field(
-        4000, ge=1, le=20_000_000, description="Households in all villages together, split evenly among villages."
+    villages: int = Field(
+        8,
+        ge=1,
+        le=100_000,
+        description="Number of villages. Ignored when the community is imported or read from a survey.",
     )
-    household_size: float = Field(5.0, ge=1.0, le=50.0, description="Mean household size (1 + Poisson).")
+    households: int = Field(
+        4000,
+        ge=1,
+        le=20_000_000,
+        description="Households in all villages together, split evenly among villages. Ignored when the community is imported or read from a survey.",
+    )
+    household_size: float = Field(
+        5.0,
+        ge=1.0,
+        le=50.0,
+        description="Mean household size (1 + Poisson). Ignored when the community is imported or read from a survey.",
+    )
     marginalised_share: Probability = Field(
-        0.2, description="Share of households that are marginalised (poorer, less connected, less reached)."
+        0.2,
+        description="Share of households that are marginalised (poorer, less connected, less reached). Ignored when the community is imported or read from a survey.",
     )
     marginalised_tie_factor: Probability = Field(
-        0.5, description="Kin and leader ties of marginalised households are kept with this probability."
+        0.5,
+        description="Kin and leader ties of marginalised households are kept with this probability. Ignored when the community is imported or read from a survey.",
     )
-    leaders: LeaderCounts = Field(default_factory=LeaderCounts, description="Leaders of each kind per village.")
+    leaders: LeaderCounts = Field(
+        default_factory=LeaderCounts,
+        description="Leaders of each kind per village. Ignored when the community is imported or read from a survey.",
+    )
     health_workers: int = Field(
         2,
         ge=0,
         le=10_000,
-        description="Community health workers per village; the village's households are split into their catchments.",
+        description="Community health workers per village; the village's households are split into their catchments. Ignored when the community is imported or read from a survey.",
     )
     seed: int | None = Field(
-        None, ge=0, description="Seed of the community (population and network). Empty: the run's seed."
+        None,
+        ge=0,
+        description="Seed of the community (population and network). Empty: the run's seed. Ignored when the community is imported or read from a survey.",
     )
     imported: ImportedCommunity | None = Field(
-        None, description="Read the community from files instead of generating it."
+        None,
+        description="Read the community from node and edge files instead of generating it (not with survey).",
     )
+    survey: SurveyCommunity | None = Field(
+        None,
+        description="Read the community from a network survey (respondents and whom they named) instead of generating it (not with imported). Each relation becomes a directed layer.",
+    )
+    people: str | None = Field(
+        None,
+        min_length=1,
+        description="CSV of per-person values for a generated, imported or survey community: column id (row index 0..n-1 of a generated community, node id of an imported one, respondent id of a survey, with a community column when its ids are local) and optional initial (true/false), threshold (number) and marginalised (true/false). Empty cells keep the person's value. Relative to the scenario file.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Community:
+        if self.imported is not None and self.survey is not None:
+            raise ValueError("give either imported (node and edge files) or survey (a network survey), not both")
+        return self
+
+    @property
+    def from_files(self) -> bool:
+        """Whether the community is read from files (imported or survey) rather than generated."""
+        return self.imported is not None or self.survey is not None
 
 
 class Layer(_Strict):
@@ -459,7 +511,7 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _fits_the_community(self) -> Scenario:
         c = self.community
-        if c.imported is None and c.villages > c.households:
+        if not c.from_files and c.villages > c.households:
             raise ValueError(
                 f"community.villages is {c.villages}, but there are only {c.households} households "
                 "(community.households) to share among them; expected at most one village per household"
@@ -474,10 +526,21 @@ class Scenario(_Strict):
                 "network.per_replicate draws a network per replicate, and with schedule.until quiescent each would stop "
                 "at its own step; expected schedule.until steps (or one network for all replicates)"
             )
-        if c.imported is not None and (net.per_replicate or net.random_graph is not None or net.mixing != "network"):
+        read = "community.imported" if c.imported is not None else "community.survey" if c.survey is not None else None
+        if read and (net.random_graph is not None or net.mixing != "network"):
             raise ValueError(
-                "community.imported reads the network from files; network.per_replicate, network.random_graph and "
-                "network.mixing apply to generated communities only"
+                f"{read} reads the network from files; network.random_graph and network.mixing apply to generated "
+                "communities only"
+            )
+        listed = c.imported is not None and c.imported.networks is not None
+        if read and net.per_replicate and not listed:
+            raise ValueError(
+                f"network.per_replicate draws a network per replicate, but {read} reads one network; expected "
+                "community.imported.networks: a file per replicate"
+            )
+        if listed and not net.per_replicate:
+            raise ValueError(
+                "community.imported.networks lists a network per replicate: expected network.per_replicate true"
             )
         if net.random_graph is not None and net.mixing != "network":
             raise ValueError("network.random_graph draws ties and network.mixing builds none: expected one of them")
