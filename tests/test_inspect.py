@@ -38,8 +38,8 @@ from diffusion_sim.population import HOUSEHOLD, Population
 from diffusion_sim.runner import run
 from diffusion_sim.scenario import Scenario, apply_overrides
 
-MEDINNOVATIONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "medinnovations" / "survey.csv"
-"""The medical-innovation survey, in ../shared beside the project (shared/README.md)."""
+MEDINNOVATIONS = Path(__file__).resolve().parents[1] / "data" / "medinnovations" / "survey.csv"
+"""The medical-innovation survey shipped with the project (data/medinnovations/README.md: provenance, licence)."""
 
 
 def survey_community(n, layers, directed, times, village=None, names=None) -> Community:
