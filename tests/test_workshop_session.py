@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from diffusion_sim.runner import run
 from diffusion_sim.scenario.overrides import apply_overrides
 from diffusion_sim.scenario.presets import workshop_scenario
 from diffusion_sim.workshop.game import STRATEGIES, SeedingGame
-from diffusion_sim.workshop.session import SWITCHES, WorkshopSession
+from diffusion_sim.workshop.session import CURVES, SWITCHES, WorkshopSession
 from diffusion_sim.workshop.style import ADOPTED, ADOPTED_NOW, GAVE_UP, NOT_ADOPTED
 
 SCENARIO = apply_overrides(workshop_scenario(), {"community.households": 300, "schedule.steps": 20})
@@ -168,3 +170,18 @@ def test_the_game_scores_are_the_run_paths_numbers():
     counts = run(type(SCENARIO).model_validate(data), 9, replicates=range(3), agents=False).counts
     g = counts.groups.index("role=household")
     assert me.coverage == pytest.approx((counts.adopters[-1, g] / counts.population[g]).mean())
+
+
+def test_switches_that_cannot_act_say_why():
+    from diffusion_sim.scenario import load_scenario
+
+    survey = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "medical_innovation.yaml")
+    session = WorkshopSession(survey, 0)  # doctors only: no leaders, no health workers
+    assert session.cannot("leaders") == "no religious leaders in this community"
+    assert session.cannot("visits") == "no health workers with a catchment in this community"
+    assert session.cannot("radio") == "" and session.cannot("feedback") == ""
+    with pytest.raises(ValueError, match="no religious leaders"):
+        session.switch("leaders", True)
+    assert WorkshopSession(SCENARIO, 0).cannot("leaders") == ""
+    assert session.curve_labels == ["households"]  # no empty groups drawn at 0 %
+    assert WorkshopSession(SCENARIO, 0).curve_labels == [label for _, label in CURVES]

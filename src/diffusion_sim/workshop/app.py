@@ -67,7 +67,7 @@ def Curves(
     series: list,
     xmax: int,
     title: str = "",
-    xlabel: str = "week",
+    xlabel: str = "step",
     ymin: float | None = 0.0,
     ymax: float | None = 1.0,
     percent: bool = True,
@@ -94,13 +94,18 @@ def _states(codes: np.ndarray) -> str:
 
 
 @solara.component
-def Legend():
-    """What the shapes, outlines and colours mean."""
+def Legend(kinds: frozenset[int] = frozenset(), marginalised: bool = True):
+    """What the shapes, outlines and colours mean (the kinds of agent present, and rings if any)."""
     symbol = style.SHAPE_SYMBOLS
     items = [f'<span style="color:{s.colour};font-size:16px">●</span> {s.label}' for s in style.STATES]
-    items += [f'<span style="color:#888;font-size:16px">{symbol[k.shape]}</span> {k.label}' for k in style.KINDS]
+    items += [
+        f'<span style="color:#888;font-size:16px">{symbol[k.shape]}</span> {k.label}'
+        for k in style.KINDS
+        if not kinds or k.code in kinds
+    ]
     m = style.MARGINALISED
-    items.append(f'<span style="color:#fff;-webkit-text-stroke:1.5px {m.colour};font-size:16px">●</span> {m.label}')
+    if marginalised:
+        items.append(f'<span style="color:#fff;-webkit-text-stroke:1.5px {m.colour};font-size:16px">●</span> {m.label}')
     items = [f'<span style="white-space:nowrap">{item}</span>' for item in items]
     solara.HTML(
         tag="div",
@@ -142,7 +147,7 @@ def AgentCard(info: dict | None):
         lines.append(f"{info['household_size']} people" + (", marginalised" if info["marginalised"] else ""))
     if info["adopted_step"] is not None:
         lines.append(
-            f"adopted in week {info['adopted_step']} (day {info['adopted_day']:g}) through **{info['channel']}**"
+            f"adopted in step {info['adopted_step']} (day {info['adopted_day']:g}) through **{info['channel']}**"
             + ("" if info["adopted"] else "; has given up since")
         )
     else:
@@ -219,7 +224,7 @@ def Page():  # noqa: C901 - one page, its controls in order
         share = again.adopters[-1, g, 0] / again.population[g]
         verdict = "the same at every step" if same else "DIFFERENT from the live run"
         set_replay(
-            f"Replay of the recorded switches to week {session.model.steps}: {share:.1%} of households, {verdict}"
+            f"Replay of the recorded switches to step {session.model.steps}: {share:.1%} of households, {verdict}"
         )
 
     def click(i: int):
@@ -240,7 +245,7 @@ def Page():  # noqa: C901 - one page, its controls in order
         changed()
 
     t = session.model.steps
-    weeks = settings.scenario.schedule.steps
+    last = settings.scenario.schedule.steps
     households = session.curves.share["households"][-1]
     beside_options = [BESIDE_PLAIN, *([settings.beside.name] if settings.beside is not None else []), BESIDE_NONE]
     beside_now = BESIDE_NONE if session.beside is None else session.beside_label
@@ -257,7 +262,7 @@ def Page():  # noqa: C901 - one page, its controls in order
                 solara.SliderInt("pause (ms)", value=delay, on_value=set_delay, min=0, max=1000, step=50)
             Ticker(playing=playing and not session.ended, version=version, delay=delay, event_tick=step)
             solara.Text(f"step {t}", classes=["workshop-step"], style={"font-size": "1.15em", "font-weight": "600"})
-            solara.Text(f"of {weeks} (day {t * session.days_per_step:g})")
+            solara.Text(f"of {last} (day {t * session.days_per_step:g})")
             solara.Text(f"households adopted: {households:.1%}", classes=["workshop-coverage"])
             solara.Text(f"spent: {session.curves.cost[-1]:,.0f}", classes=["workshop-cost"])
         if message:
@@ -282,7 +287,11 @@ def _switches(session: WorkshopSession, switch, changed) -> None:
     solara.Text("Interventions, from the next step:", style={"font-weight": "600"})
     for spec in SWITCHES:
         on = spec.key in session.on
-        solara.Switch(label=spec.label, value=on, on_value=lambda v, k=spec.key: switch(k, v), disabled=session.ended)
+        missing = session.cannot(spec.key)
+        solara.Switch(label=spec.label, value=on, on_value=lambda v, k=spec.key: switch(k, v),
+                      disabled=session.ended or bool(missing))  # fmt: skip
+        if missing:
+            solara.Text(missing, style={"font-size": "12px", "color": "#a00", "margin-left": "48px"})
         kwargs = {"min": spec.low, "max": spec.high, "step": spec.step, "disabled": on}
         value = session.settings[spec.key]
         setter = lambda v, k=spec.key: (session.set_setting(k, v), changed())  # noqa: E731
@@ -301,7 +310,7 @@ def _replay(session: WorkshopSession, check_replay, replay: str) -> None:
     """What was switched when, the replay check and the played scenario's download."""
     switches = session.model.switches
     if switches:
-        listed = "; ".join(f"{s.label} {s.action} from week {s.step}" for s in switches)
+        listed = "; ".join(f"{s.label} {s.action} from step {s.step}" for s in switches)
         solara.Markdown(f"**Switched:** {listed}", style={"font-size": "13px"})
     with solara.Row(style={"gap": "6px", "flex-wrap": "wrap"}):
         solara.Button("Check the replay", on_click=check_replay, small=True, classes=["workshop-replay-button"])
@@ -331,15 +340,19 @@ def _networks(session: WorkshopSession, picture, selected: int, click) -> None:
                 NetworkCanvas(**theirs, states=_states(session.states("beside")), title=session.beside_label,
                               width=width, height=int(width * theirs["aspect"]) + 40,
                               event_agent_click=lambda i: None)  # fmt: skip
-        Legend()
+        pop = session.community.population
+        Legend(kinds=frozenset(np.unique(style.agent_kinds(pop)).tolist()),
+               marginalised=bool((pop.marginalised & (pop.role == HOUSEHOLD)).any()))  # fmt: skip
 
 
 def _curves(session: WorkshopSession) -> None:
     """Adoption by role and of marginalised households, the difference from the run beside, the cost."""
     xmax = session.scenario.schedule.steps
+    shown = session.curve_labels
     series = [
         {"label": label, "color": colour, "values": session.curves.share[label], "dash": False}
         for (_, label), colour in zip(CURVES, CURVE_COLOURS, strict=True)
+        if label in shown
     ]
     beside = session.beside is not None
     if beside:
@@ -347,6 +360,7 @@ def _curves(session: WorkshopSession) -> None:
             {"label": f"{label}, {session.beside_label}", "color": colour,
              "values": session.beside_curves.share[label], "dash": True}
             for (_, label), colour in zip(CURVES[:1] + CURVES[3:], CURVE_COLOURS[:1] + CURVE_COLOURS[3:], strict=True)
+            if label in shown
         ]  # fmt: skip
     with solara.Row(style={"gap": "8px", "flex-wrap": "wrap", "align-items": "flex-start"}):
         Curves(series=series, xmax=xmax, title="share adopted", width=400 if beside else 380)

@@ -55,6 +55,7 @@ class NetworkPicture:
         self.days = days_per_step
         self.households = pop.role == HOUSEHOLD
         self.marginalised = self.households & pop.marginalised
+        self.layers = [name for name, e in community.network.layers.items() if len(e)]
         width, height = FRAME_SIZE
         fig = Figure(figsize=(width / _DPI, height / _DPI), dpi=_DPI, facecolor="white")
         self.figure = fig
@@ -141,8 +142,11 @@ class NetworkPicture:
             Line2D([], [], ls="", marker="o", markersize=10, markerfacecolor=s.colour, markeredgewidth=0, label=s.label)
             for s in style.STATES
         ]
-        tie = Line2D([], [], color=style.TIE.colour, lw=1.2, alpha=0.6, label="tie (kin, neighbour, leader, ...)")
-        what.append(tie)
+        if self.layers:  # the layers there are, by name (survey relations, or the generated layers)
+            shown = ", ".join(name.replace("_", " ") for name in self.layers[:3]) + (
+                ", ..." if len(self.layers) > 3 else ""
+            )
+            what.append(Line2D([], [], color=style.TIE.colour, lw=1.2, alpha=0.6, label=f"tie ({shown})"))
         common = {"frameon": False, "fontsize": 11, "title_fontsize": 12, "alignment": "left", "handletextpad": 0.4}
         fig.legend(handles=who, title="who", loc="upper left", bbox_to_anchor=(left - 0.008, 0.73), **common)
         fig.legend(handles=what, title="practice", loc="upper left", bbox_to_anchor=(left + 0.2, 0.73), **common)

@@ -21,7 +21,7 @@ import numpy as np
 from diffusion_sim import behaviour as bh
 from diffusion_sim.community import build_community
 from diffusion_sim.model import DiffusionModel
-from diffusion_sim.population import ROLES
+from diffusion_sim.population import HOUSEHOLD, LEADER, ROLES
 from diffusion_sim.scenario import Scenario
 from diffusion_sim.scenario.schema import LEADER_KINDS
 from diffusion_sim.workshop import style
@@ -203,6 +203,8 @@ class WorkshopSession:
     def switch(self, key: str, on: bool) -> None:
         """Turn a switch of :data:`SWITCHES` on (with the current slider setting) or off, from the next step."""
         spec = next(s for s in SWITCHES if s.key == key)
+        if on and self.cannot(key):
+            raise ValueError(f"{spec.label}: {self.cannot(key)}")
         if on and key not in self.on:
             iv = {**self.templates[key], spec.slider: self.settings[key], "name": spec.label}
             if spec.step >= 1:
@@ -210,6 +212,21 @@ class WorkshopSession:
             self.on[key] = self.model.start_intervention(iv)
         elif not on and key in self.on:
             self.model.stop_intervention(self.on.pop(key))
+
+    @property
+    def curve_labels(self) -> list[str]:
+        """The curves of :data:`CURVES` whose group has members here (no empty leaders' curve at 0 %)."""
+        rec = self.model.recorder
+        return [label for group, label in CURVES if rec.population[rec.groups.index(group)] > 0]
+
+    def cannot(self, key: str) -> str:
+        """Why a switch cannot act in this community ("" when it can): nobody it works through."""
+        pop = self.community.population
+        if key == "leaders" and not ((pop.role == LEADER) & (pop.leader_kind == LEADER_KINDS.index("religious"))).any():
+            return "no religious leaders in this community"
+        if key == "visits" and not ((pop.role == HOUSEHOLD) & (pop.catchment >= 0)).any():
+            return "no health workers with a catchment in this community"
+        return ""
 
     def set_setting(self, key: str, value: float) -> None:
         """Set a switch's slider; it applies the next time the switch is turned on."""
