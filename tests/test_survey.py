@@ -550,6 +550,18 @@ def test_malformed_input_is_one_error_naming_file_line_and_column(tmp_path, case
     assert str(info.value) == f"{path}: {message}"
 
 
+def test_ids_repeating_across_communities_without_a_community_column_get_a_hint(tmp_path):
+    """The newcomer's mistake on the medical-innovation data: ids numbered per city, no community column named."""
+    path = write(tmp_path / "s.csv", CLEAN)
+    with pytest.raises(UserError) as info:
+        read_survey(survey(file=str(path), relations={"advice": ["adv1", "adv2"]}))
+    assert str(info.value) == (
+        f"{path}: line 5 (and 1 more lines): column 'id': respondent 1 is listed twice, first on line 2; if ids are "
+        "numbered within each community, name its column (community: COLUMN, ids: local); expected one row per "
+        "respondent"
+    )
+
+
 def test_missing_file_and_missing_column(tmp_path):
     with pytest.raises(UserError) as info:
         read_survey(survey(file=str(tmp_path / "nope.csv"), relations={"advice": ["a1"]}))

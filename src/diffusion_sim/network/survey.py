@@ -189,6 +189,8 @@ def _respondents(t: _Table, survey: SurveyCommunity, id_col: str, strict: bool) 
         first = int(np.flatnonzero(keys == keys[i])[0])
         where = f" in community {village_names[village[i]]!r}" if local else ""
         also = "; ids are unique in the file (ids: global)" if not local and comm_col is not None else ""
+        if comm_col is None:  # the usual cause: ids numbered within each community, no community column named
+            also = "; if ids are numbered within each community, name its column (community: COLUMN, ids: local)"
         return (
             f"respondent {ids[i]} is listed twice{where}, first on {t.place(first)}{also}; "
             "expected one row per respondent"
