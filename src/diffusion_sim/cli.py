@@ -41,17 +41,6 @@ survey, the cleaning report (nominations dropped or merged, per rule and relatio
 without ties gets a 'warning:' line on stderr.
 """
 
-WORKSHOP_EPILOG = """\
-examples:
-  diffusion-sim workshop                             # the built-in workshop scenario at http://127.0.0.1:8765/
-  diffusion-sim workshop scenarios/home_visits_feedback.yaml --seed 3 --port 8800
-  diffusion-sim workshop scenarios/baseline.yaml --beside scenarios/religious_leaders_ipc.yaml
-  diffusion-sim workshop --host 0.0.0.0              # share the page with the room (the local network)
-
-Each browser tab that opens the page runs its own copy of the model. The page works with no internet:
-its front end is installed once, while online, by './dev setup'. Ctrl-C stops the server.
-"""
-
 SCHEMA_EPILOG = """\
 examples:
   diffusion-sim schema                               # print the JSON Schema
@@ -165,12 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_validate(sub)
     _add_schema(sub)
-    _add_workshop(sub)
     from diffusion_sim.cli_compare import add_compare
     from diffusion_sim.cli_inspect import add_inspect
+    from diffusion_sim.cli_workshop import add_workshop
     from diffusion_sim.experiment.commands import add_experiment
     from diffusion_sim.workshop.animate import add_animate
 
+    add_workshop(sub)
     add_compare(sub)
     add_experiment(sub, _command)
     add_animate(sub)
@@ -219,40 +209,6 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=_file_name, default=None, metavar="FILE", help="write the schema to FILE instead of printing it"
     )
-
-
-def _add_workshop(sub: argparse._SubParsersAction) -> None:
-    """The ``workshop`` sub-command's arguments."""
-    p = _command(
-        sub,
-        "workshop",
-        "serve the workshop page (the model in a browser, offline)",
-        "Serve the workshop page: run a scenario step by step in a browser, with no internet needed.",
-        WORKSHOP_EPILOG,
-    )
-    p.add_argument(
-        "scenario", nargs="?", help="scenario YAML file (default: the built-in workshop community, 1,000 households)"
-    )
-    p.add_argument(
-        "--beside",
-        metavar="SCENARIO",
-        help="a second scenario file to draw beside the first on the same seed (default: the first without the "
-        "trainer's switches)",
-    )
-    p.add_argument("--seed", type=_seed, default=0, help="master seed of the page's models (default 0)")
-    p.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765)")
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 shares the page on the network)",
-    )
-
-
-def _port(text: str) -> int:
-    v = _positive_int(text)
-    if v > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {v}")
-    return v
 
 
 def _fmt_pct(v: float) -> str:
@@ -416,10 +372,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_workshop(args: argparse.Namespace) -> int:
-    """``diffusion-sim workshop`` (:mod:`diffusion_sim.workshop.server`)."""
-    from diffusion_sim.workshop.server import serve
+    """``diffusion-sim workshop`` (:mod:`diffusion_sim.cli_workshop`)."""
+    from diffusion_sim.cli_workshop import cmd_workshop as run_workshop
 
-    return serve(args.scenario, args.seed, host=args.host, port=args.port, beside=args.beside)
+    return run_workshop(args)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
