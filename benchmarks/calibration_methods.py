@@ -75,9 +75,7 @@ def fit_pyabc(sim: Simulator, observed: np.ndarray, seed: int, jobs: int, popula
 
     from diffusion_sim.calibrate.abc import OrderedSampler, isolated_global_random, task_seed
 
-    prior = pyabc.Distribution(
-        **{f"p{k}": pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in enumerate(PRIOR)}
-    )
+    prior = pyabc.Distribution(**{f"p{k}": pyabc.RV("uniform", lo, hi - lo) for k, (lo, hi) in enumerate(PRIOR)})
 
     def model(p):
         return {"curves": sim([p[f"p{k}"] for k in range(len(NAMES))], task_seed())}
@@ -107,8 +105,30 @@ def fit_pyabc(sim: Simulator, observed: np.ndarray, seed: int, jobs: int, popula
 # ------------------------------------------------------------------------------------------------- ELFI
 
 
+class _ElfiSimulate:
+    """ELFI's simulator: a batch of parameter vectors and ELFI's per-batch RandomState (picklable)."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def __call__(self, *theta, batch_size=1, random_state=None):
+        seeds = random_state.randint(0, 2**31 - 1, size=batch_size)
+        cols = [np.atleast_1d(t) for t in theta]
+        return np.stack([self.sim([c[i] for c in cols], seeds[i]).ravel() for i in range(batch_size)])
+
+
+class _ElfiDistance:
+    def __init__(self, shape, sizes) -> None:
+        self.shape, self.sizes = shape, sizes
+
+    def __call__(self, sim_flat, obs_flat):
+        obs = obs_flat[0].reshape(self.shape)
+        return np.array([distance(s.reshape(self.shape), obs, self.sizes) for s in sim_flat])
+
+
 def fit_elfi(sim: Simulator, observed: np.ndarray, seed: int, jobs: int, population: int, generations: int):
     import elfi
+    import elfi.clients.multiprocessing
 
     if jobs > 1:
         elfi.set_client(elfi.clients.multiprocessing.Client(num_processes=jobs))
@@ -117,18 +137,8 @@ def fit_elfi(sim: Simulator, observed: np.ndarray, seed: int, jobs: int, populat
     m = elfi.new_model()
     priors = [elfi.Prior("uniform", lo, hi - lo, model=m, name=f"p{k}") for k, (lo, hi) in enumerate(PRIOR)]
 
-    def simulate(*theta, batch_size=1, random_state=None):
-        seeds = random_state.randint(0, 2**31 - 1, size=batch_size)
-        cols = [np.atleast_1d(t) for t in theta]
-        return np.stack([sim([c[i] for c in cols], seeds[i]).ravel() for i in range(batch_size)])
-
-    y = elfi.Simulator(simulate, *priors, observed=observed.ravel()[None, :], model=m, name="y")
-    shape = observed.shape
-
-    def dist(sim_flat, obs_flat):
-        return np.array([distance(s.reshape(shape), obs_flat[0].reshape(shape), sim.sizes) for s in sim_flat])
-
-    d = elfi.Distance(dist, y, model=m, name="d")
+    y = elfi.Simulator(_ElfiSimulate(sim), *priors, observed=observed.ravel()[None, :], model=m, name="y")
+    d = elfi.Distance(_ElfiDistance(observed.shape, sim.sizes), y, model=m, name="d")
     smc = elfi.SMC(d, batch_size=50, seed=seed)
     res = smc.sample(population, quantiles=[0.5] * (generations - 1), bar=False)
     samples = np.column_stack([res.samples[f"p{k}"] for k in range(len(NAMES))])

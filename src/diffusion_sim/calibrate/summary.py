@@ -32,7 +32,7 @@ def village_curves(counts: StepCounts, steps: np.ndarray, replicate: int = 0) ->
 
 
 def distance(simulated: np.ndarray, observed: np.ndarray, sizes: np.ndarray, overall: float = 1.0) -> float:
-    """Root mean squared difference of two (steps, villages) curve tables, plus ``overall`` x that of the pooled curve."""
+    """Root mean squared difference of two (steps, villages) curve tables, plus ``overall`` x the pooled curves' one."""
     per_village = float(np.sqrt(np.mean((simulated - observed) ** 2)))
     w = np.asarray(sizes, dtype=float) / float(np.sum(sizes))
     pooled = float(np.sqrt(np.mean((simulated @ w - observed @ w) ** 2)))
