@@ -31,7 +31,15 @@ from diffusion_sim.experiment.design import Scenarios, problem, sample, scenario
 from diffusion_sim.experiment.spec import Experiment, load_experiment, text_hash
 from diffusion_sim.experiment.store import Store
 
-__all__ = ["Task", "check_experiment", "check_worker_memory", "evaluate_chunk", "plan", "run_experiment"]
+__all__ = [
+    "Task",
+    "check_experiment",
+    "check_parameters",
+    "check_worker_memory",
+    "evaluate_chunk",
+    "plan",
+    "run_experiment",
+]
 
 
 @dataclass(frozen=True)
@@ -167,8 +175,21 @@ def check_experiment(path: str | Path) -> tuple[Experiment, str, Scenarios, pd.D
             field="outcomes",
         )
     design = sample(exp)
+    check_parameters(scenarios, path, lambda k, p: ("parameters", str(k), "path"))
+    return exp, text, scenarios, design
+
+
+def check_parameters(scenarios: Scenarios, path: str | Path, key: Callable[[int, Any], tuple[str, ...]]) -> None:
+    """Every parameter's path exists in the base and takes both ends of its range, alone and all together.
+
+    The ends are the values at unit samples 0 and 1 (for a normal distribution, about 7 standard
+    deviations out), so a range that leaves the scenario schema's bounds is an error here, before
+    anything runs. ``key(k, parameter)`` is where parameter ``k`` is written in the file ``path``
+    (its line is named in the error); experiment and calibration files share this check.
+    """
     import copy
 
+    exp = scenarios.exp
     for k, p in enumerate(exp.parameters):  # every path exists and takes both ends of its range, one at a time
         alone = copy.copy(scenarios)
         alone.exp = exp.model_copy(update={"parameters": [p]})
@@ -176,20 +197,19 @@ def check_experiment(path: str | Path) -> tuple[Experiment, str, Scenarios, pd.D
             try:
                 scenario_for(alone, {p.label: value_of(p, corner)}, source=str(path))
             except UserError as err:
-                raise _at_parameter(err, k, p.path, path) from None
+                raise _at_parameter(err, key(k, p), p.path, path) from None
     for corner in (0.0, 1.0):  # and all together (e.g. two parameters that contradict each other)
         scenario_for(scenarios, {p.label: value_of(p, corner) for p in exp.parameters}, source=str(path))
-    return exp, text, scenarios, design
 
 
-def _at_parameter(err: UserError, k: int, what: str, path: str | Path) -> UserError:
-    """A parameter's error located at its line of the experiment file (``line N: parameters.K.path``)."""
+def _at_parameter(err: UserError, key: tuple[str, ...], what: str, path: str | Path) -> UserError:
+    """A parameter's error located at its line of the file (``line N: parameters.K.path``)."""
     from diffusion_sim.scenario.yaml_source import _read_mapping
 
     _, lines = _read_mapping(Path(path), str(path))
-    line = lines.get(("parameters", str(k), "path"))
+    line = lines.get(key)
     where = f"line {line}: " if line else ""
-    return UserError(f"{where}parameters.{k}.path: {what}: {err.message}", source=str(path))
+    return UserError(f"{where}{'.'.join(key)}: {what}: {err.message}", source=str(path))
 
 
 def _manifest(exp: Experiment, text: str, path: str, design: pd.DataFrame, tasks: list[Task]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Calibration: fit scenario parameters to observed adoption with ABC-SMC (see docs/calibration-method.md)."""

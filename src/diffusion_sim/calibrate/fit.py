@@ -1,0 +1,173 @@
+"""Fit a calibration's parameters with ABC-SMC (pyabc), every simulation through :func:`diffusion_sim.runner.run`.
+
+pyabc works in the unit cube: each fitted parameter is a unit sample u in [0, 1] with a uniform
+prior, mapped to its value by the experiment files' distribution functions
+(:func:`diffusion_sim.experiment.design.value_of`), so a prior means exactly what it means in an
+experiment file. A particle's scenario is built as an experiment's design point is
+(:func:`diffusion_sim.experiment.design.scenario_for`) and run with a seed that depends only on the
+fit's seed, the generation and the particle's number (:mod:`diffusion_sim.calibrate.abc`), so the
+same file and seed give the same posterior on any backend and worker count.
+
+The community is built once, from the calibration's seed (a generated community whose
+``community.seed`` is null would otherwise be a new one in every run): the observed data come from
+one community, and every simulation runs on it. A fitted parameter that changes the community (a
+``community.`` or ``network.`` path) gets it rebuilt for that particle, with the same seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from diffusion_sim.calibrate.abc import OrderedSampler, isolated_global_random, task_seed
+from diffusion_sim.calibrate.data import Observed, observed_from_csv, observed_from_survey
+from diffusion_sim.calibrate.spec import Calibration, load_calibration
+from diffusion_sim.calibrate.summary import distance, village_curves
+from diffusion_sim.community import Community, build_community
+from diffusion_sim.experiment.design import Scenarios, scenario_for, value_of
+from diffusion_sim.experiment.run import _community_key, check_parameters
+from diffusion_sim.runner import run
+
+__all__ = ["Simulator", "check_calibration", "fit", "intervals"]
+
+
+def check_calibration(path: str | Path) -> tuple[Calibration, Scenarios]:
+    """Load a calibration file and check its priors against its scenario (the experiment files' checks)."""
+    cal = load_calibration(path)
+    scenarios = Scenarios(cal.as_experiment(), Path(path).resolve().parent, source=str(path))
+    check_parameters(scenarios, path, lambda k, p: ("fit", p.path))
+    return cal, scenarios
+
+
+class Simulator:
+    """Unit samples -> the simulated cumulative curves of the observed villages (picklable, for workers)."""
+
+    def __init__(self, scenarios: Scenarios, community: Community, observed: Observed, seed: int):
+        self.scenarios = scenarios
+        self.parameters = scenarios.exp.parameters
+        self.community = community
+        self.seed = seed
+        self.steps = observed.steps
+        pop = community.population
+        names = [pop.village_label(v) for v in range(pop.n_villages)]
+        self.columns = np.array([names.index(v) for v in observed.villages], dtype=np.int64)
+        self.key = _community_key(scenarios.by_file[scenarios.default])
+
+    def values(self, units: Iterable[float]) -> dict[str, Any]:
+        """Each parameter's value (by label) at its unit sample."""
+        return {p.label: value_of(p, u) for p, u in zip(self.parameters, units, strict=True)}
+
+    def __call__(self, units: Iterable[float], seed: int) -> np.ndarray:
+        """(observed steps, observed villages) simulated curves at these unit samples, run with ``seed``."""
+        sc = scenario_for(self.scenarios, self.values(units), source="calibration")
+        community = self.community if _community_key(sc) == self.key else build_community(sc, self.seed)
+        result = run(sc, int(seed), agents=False, community=community, steps=int(self.steps[-1]))
+        return village_curves(result.counts, self.steps)[:, self.columns]
+
+
+def observed_for(cal: Calibration, scenarios: Scenarios, community: Community, folder: Path) -> Observed:
+    """The calibration's observed data: its CSV, or the survey community's adoption times."""
+    if cal.data.file is not None:
+        return observed_from_csv(folder / cal.data.file, community)
+    return observed_from_survey(scenarios.by_file[scenarios.default], community)
+
+
+@contextlib.contextmanager
+def _quiet_pyabc() -> Iterator[None]:
+    """Keep pyabc's loggers (INFO: every generation) at warnings while fitting, then restore them."""
+    loggers = [logging.getLogger(n) for n in ("ABC", "ABC.History", "ABC.Distance", "ABC.Epsilon", "ABC.Sampler")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def fit(
+    cal: Calibration,
+    folder: str | Path,
+    *,
+    observed: Observed | None = None,
+    map_: Callable[[Callable, Iterable[Any]], Iterable[Any]] = map,
+    community: Community | None = None,
+) -> pd.DataFrame:
+    """Fit ``cal``'s parameters to the observed adoption; returns the weighted posterior sample.
+
+    Args:
+        cal: a validated calibration (see :func:`check_calibration`).
+        folder: the folder its relative paths start from (the calibration file's).
+        observed: the data (default: read as the file says).
+        map_: an ordered map to evaluate particles with (``map``; a joblib or Dask map for workers).
+        community: the community (default: built from the scenario and ``cal.seed``).
+
+    Returns:
+        One row per particle of the last generation: each parameter's value (by label), its unit
+        sample (``u.<label>``) and ``weight`` (summing to 1). ``attrs`` holds ``epsilon`` (the
+        tolerance of each generation), ``simulations`` and ``generations``.
+
+    """
+    import pyabc
+
+    folder = Path(folder)
+    scenarios = Scenarios(cal.as_experiment(), folder.resolve(), source=cal.name)
+    base = scenarios.by_file[scenarios.default]
+    community = community if community is not None else build_community(base, cal.seed)
+    observed = observed if observed is not None else observed_for(cal, scenarios, community, folder)
+    sim = Simulator(scenarios, community, observed, cal.seed)
+    labels = [p.label for p in sim.parameters]
+    k = len(labels)
+    prior = pyabc.Distribution(**{f"u{i}": pyabc.RV("uniform", 0.0, 1.0) for i in range(k)})
+    sizes, overall = observed.sizes, cal.method.overall
+
+    def model(theta: dict[str, float]) -> dict[str, np.ndarray]:
+        return {"curves": sim([theta[f"u{i}"] for i in range(k)], task_seed())}
+
+    def dist(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
+        return distance(x["curves"], y["curves"], sizes, overall)
+
+    sampler = OrderedSampler(map_, seed=cal.seed, batch=cal.method.batch, chunk=max(1, cal.method.batch // 8))
+    with tempfile.TemporaryDirectory() as tmp, isolated_global_random(cal.seed), _quiet_pyabc():
+        abc = pyabc.ABCSMC(model, prior, dist, population_size=cal.method.population, sampler=sampler)
+        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"curves": observed.curves})
+        history = abc.run(minimum_epsilon=cal.method.min_epsilon, max_nr_populations=cal.method.generations)
+        units, w = history.get_distribution()
+        pops = history.get_all_populations()
+        epsilon = [float(e) for e in pops.loc[pops["t"] >= 0, "epsilon"]]
+        simulations = int(history.total_nr_simulations)
+    u = units[[f"u{i}" for i in range(k)]].to_numpy(float)
+    out = pd.DataFrame(
+        {
+            label: [value_of(p, x) for x in u[:, i]]
+            for i, (label, p) in enumerate(zip(labels, sim.parameters, strict=True))
+        }
+    )
+    for i, label in enumerate(labels):
+        out[f"u.{label}"] = u[:, i]
+    out["weight"] = np.asarray(w, float) / float(np.sum(w))
+    out.attrs.update(epsilon=epsilon, simulations=simulations, generations=len(epsilon))
+    return out
+
+
+def intervals(posterior: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:
+    """Weighted median and central ``level`` credible interval of each parameter (one row each)."""
+    w = posterior["weight"].to_numpy(float)
+    names = [c for c in posterior.columns if c != "weight" and not c.startswith("u.")]
+    rows = []
+    a = (1.0 - level) / 2.0
+    for name in names:
+        x = posterior[name].to_numpy(float)
+        order = np.argsort(x, kind="stable")
+        cw = (np.cumsum(w[order]) - 0.5 * w[order]) / w.sum()
+        lo, med, hi = np.interp([a, 0.5, 1.0 - a], cw, x[order])
+        rows.append({"parameter": name, "median": float(med), "low": float(lo), "high": float(hi)})
+    return pd.DataFrame(rows)
