@@ -1,0 +1,129 @@
+"""What ``diffusion-sim calibrate`` writes: posterior, summary, correlations, the fitted scenario, provenance.
+
+Everything goes through the one writer (:func:`diffusion_sim.atomic.atomic_folder`): all of it, or
+nothing. A parameter is flagged ``identified`` when its 90% credible interval is less than half as
+wide as its prior's central 90% interval (:data:`IDENTIFIED_RATIO`).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from diffusion_sim.calibrate.fit import intervals
+from diffusion_sim.calibrate.spec import Calibration
+from diffusion_sim.experiment.design import Scenarios, scenario_for, value_of
+
+__all__ = [
+    "CALIBRATE_FILES",
+    "IDENTIFIED_RATIO",
+    "correlations",
+    "fitted_scenario",
+    "summary_table",
+    "write_calibration",
+]
+
+CALIBRATE_FILES = ("posterior.csv", "summary.csv", "correlations.csv", "fitted_scenario.yaml", "provenance.json")
+"""The files ``calibrate`` writes into its output folder."""
+
+IDENTIFIED_RATIO = 0.5
+"""A parameter is ``identified`` when (posterior 90% width) / (prior 90% width) is below this."""
+
+
+def _labels(posterior: pd.DataFrame) -> list[str]:
+    return [c for c in posterior.columns if c != "weight" and not c.startswith("u.")]
+
+
+def summary_table(posterior: pd.DataFrame, scenarios: Scenarios) -> pd.DataFrame:
+    """Per parameter: weighted median, 5% and 95%, the prior's 5% and 95%, the width ratio and ``identified``."""
+    table = intervals(posterior, 0.9).rename(columns={"low": "q05", "high": "q95"})
+    priors = {p.label: p for p in scenarios.exp.parameters}
+    table["prior_q05"] = [float(value_of(priors[n], 0.05)) for n in table["parameter"]]
+    table["prior_q95"] = [float(value_of(priors[n], 0.95)) for n in table["parameter"]]
+    prior_width = table["prior_q95"] - table["prior_q05"]
+    table["width_ratio"] = (table["q95"] - table["q05"]) / prior_width.where(prior_width > 0)
+    table["identified"] = table["width_ratio"] < IDENTIFIED_RATIO
+    return table
+
+
+def correlations(posterior: pd.DataFrame) -> pd.DataFrame:
+    """Weighted Pearson correlations between the fitted parameters (a square table; NaN for a constant one)."""
+    labels = _labels(posterior)
+    x = posterior[labels].to_numpy(float)
+    w = posterior["weight"].to_numpy(float)
+    w = w / w.sum()
+    centred = x - w @ x
+    cov = (centred * w[:, None]).T @ centred
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    corr[~np.isfinite(corr)] = np.nan
+    out = pd.DataFrame(corr, columns=labels)
+    out.insert(0, "parameter", labels)
+    return out
+
+
+def fitted_scenario(scenarios: Scenarios, cal: Calibration, medians: dict[str, float]):
+    """The calibration's scenario with every fitted parameter at its posterior median.
+
+    A generated community without its own seed gets the calibration's seed, so that running the
+    fitted scenario builds the community the fit ran on.
+    """
+    from diffusion_sim.scenario import apply_overrides
+
+    sc = scenario_for(scenarios, medians, source="calibration")
+    if sc.community.seed is None and not sc.community.from_files:
+        sc = apply_overrides(sc, {"community.seed": cal.seed}, source="calibration")
+    return sc
+
+
+def write_calibration(
+    out: str | Path,
+    posterior: pd.DataFrame,
+    cal: Calibration,
+    scenarios: Scenarios,
+    provenance: dict[str, Any],
+) -> list[str]:
+    """Write every output file atomically into ``out``; returns the names written."""
+    from diffusion_sim import __version__
+    from diffusion_sim.atomic import atomic_folder
+    from diffusion_sim.provenance import git_commit
+    from diffusion_sim.scenario.yaml_source import to_yaml
+
+    summary = summary_table(posterior, scenarios)
+    medians = dict(zip(summary["parameter"], summary["median"], strict=True))
+    scenario = fitted_scenario(scenarios, cal, medians)
+    try:
+        import pyabc
+
+        pyabc_version = pyabc.__version__
+    except ImportError:  # pragma: no cover - fit() needed it
+        pyabc_version = None
+    prov = {
+        **provenance,
+        "calibration": cal.model_dump(mode="json"),
+        "generations": posterior.attrs.get("generations"),
+        "epsilon": posterior.attrs.get("epsilon"),
+        "simulations": posterior.attrs.get("simulations"),
+        "particles": len(posterior),
+        "identified_rule": f"identified = (q95 - q05) / (prior_q95 - prior_q05) < {IDENTIFIED_RATIO}",
+        "diffusion_sim": __version__,
+        "pyabc": pyabc_version,
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    header = f"# fitted by diffusion-sim calibrate: {cal.name} (seed {cal.seed}); fitted values are posterior medians\n"
+    with atomic_folder(out, command="calibrate", managed=CALIBRATE_FILES) as tmp:
+        posterior.to_csv(tmp / "posterior.csv", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        correlations(posterior).to_csv(tmp / "correlations.csv", index=False)
+        (tmp / "fitted_scenario.yaml").write_text(header + to_yaml(scenario), encoding="utf-8")
+        (tmp / "provenance.json").write_text(json.dumps(prov, indent=1, default=str) + "\n", encoding="utf-8")
+    return list(CALIBRATE_FILES)
