@@ -180,3 +180,57 @@ def test_validate_accepts_calibration_files(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fit.behaviour.external" in err[0]
+
+
+def test_an_interrupted_fit_continues_to_the_uninterrupted_posterior(fitted, tmp_path, monkeypatch, capsys):
+    import diffusion_sim.cli_calibrate as cc
+    from diffusion_sim.calibrate.output import work_folder
+    from diffusion_sim.cli import build_parser
+
+    path, out = fitted
+    resumed = tmp_path / "resumed"
+    original = cc._Progress.__call__
+
+    def interrupt_in_generation_3(self, f, xs):
+        if f.args[0].keywords.get("t") == 2:
+            raise KeyboardInterrupt
+        return original(self, f, xs)
+
+    monkeypatch.setattr(cc._Progress, "__call__", interrupt_in_generation_3)
+    with pytest.raises(KeyboardInterrupt):
+        cc.cmd_calibrate(build_parser().parse_args(["calibrate", str(path), "--out", str(resumed), "--quiet"]))
+    work = work_folder(resumed)
+    assert not resumed.exists() and sorted(p.name for p in work.iterdir()) == ["abc.db", "key.json"]
+    monkeypatch.setattr(cc._Progress, "__call__", original)
+    capsys.readouterr()
+    assert main(["calibrate", str(path), "--out", str(resumed)]) == 0
+    printed = capsys.readouterr().out
+    assert "continued a fit interrupted after generation 2" in printed
+    assert [x for x in printed.splitlines() if x.startswith("  generation ")][0].startswith("  generation 3:")
+    assert (resumed / "posterior.csv").read_bytes() == (out / "posterior.csv").read_bytes()
+    assert json.loads((resumed / "provenance.json").read_text())["resumed_after_generation"] == 2
+    assert not work.exists()  # removed once the output is written
+
+
+def test_a_changed_file_starts_afresh(fitted, tmp_path, monkeypatch):
+    import diffusion_sim.cli_calibrate as cc
+    from diffusion_sim.calibrate.output import work_folder
+    from diffusion_sim.cli import build_parser
+
+    path, out = fitted
+    target = tmp_path / "afresh"
+    original = cc._Progress.__call__
+
+    def interrupt_in_generation_2(self, f, xs):
+        if f.args[0].keywords.get("t") == 1:
+            raise KeyboardInterrupt
+        return original(self, f, xs)
+
+    monkeypatch.setattr(cc._Progress, "__call__", interrupt_in_generation_2)
+    with pytest.raises(KeyboardInterrupt):
+        cc.cmd_calibrate(build_parser().parse_args(["calibrate", str(path), "--out", str(target), "--seed", "6"]))
+    assert work_folder(target).exists()
+    monkeypatch.setattr(cc._Progress, "__call__", original)
+    assert main(["calibrate", str(path), "--out", str(target), "--quiet"]) == 0  # seed 5: another fit
+    assert json.loads((target / "provenance.json").read_text())["resumed_after_generation"] == 0
+    assert (target / "posterior.csv").read_bytes() == (out / "posterior.csv").read_bytes()

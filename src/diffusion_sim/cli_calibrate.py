@@ -6,6 +6,7 @@ Kept apart from the calibrate package so that building the command line imports 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -27,8 +28,9 @@ line per ABC-SMC generation (tolerance, acceptance rate). Writes, all or nothing
 posterior.csv (the last generation's particles with weights), summary.csv (median, 5% and 95% per
 parameter, the prior's 5% and 95%, width ratio, identified = width ratio < 0.5), correlations.csv
 (weighted correlations between parameters), fitted_scenario.yaml (the scenario at the posterior
-medians; run it with 'diffusion-sim run') and provenance.json. An interrupted fit starts again from
-the beginning (no resume yet).
+medians; run it with 'diffusion-sim run') and provenance.json. While it fits, pyabc's database is
+kept in .OUT.calibrate-work/ beside --out: run the same command again after an interruption and it
+continues after the last complete generation (a changed file, seed or data starts afresh).
 """
 
 
@@ -152,8 +154,7 @@ class _Progress:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``diffusion-sim calibrate``: check, fit, write."""
     from diffusion_sim.atomic import check_output_folder
-    from diffusion_sim.calibrate.fit import fit
-    from diffusion_sim.calibrate.output import CALIBRATE_FILES, write_calibration
+    from diffusion_sim.calibrate.output import CALIBRATE_FILES, fit_resumable, work_folder, write_calibration
     from diffusion_sim.interrupts import deferred_interrupts
 
     cal, scenarios, community, observed, folder = _checked(args.file, args.seed)  # before any simulation
@@ -168,6 +169,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             + ")",
             flush=True,
         )
+    work = work_folder(out)
     t0 = time.perf_counter()
     with deferred_interrupts():
         if args.backend == "loky":
@@ -175,10 +177,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
             with Parallel(n_jobs=args.jobs, backend="loky") as pool:
                 progress = _Progress(lambda f, xs: pool(delayed(f)(x) for x in xs), cal.method.population, args.quiet)
-                posterior = fit(cal, folder, observed=observed, map_=progress, community=community)
+                posterior, resumed = fit_resumable(cal, scenarios, community, observed, work, map_=progress)
         else:
             progress = _Progress(map, cal.method.population, args.quiet)
-            posterior = fit(cal, folder, observed=observed, map_=progress, community=community)
+            posterior, resumed = fit_resumable(cal, scenarios, community, observed, work, map_=progress)
         progress.finish()
         elapsed = time.perf_counter() - t0
         prov = {
@@ -188,12 +190,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "backend": args.backend,
             "jobs": args.jobs if args.backend == "loky" else 1,
             "seconds": round(elapsed, 3),
+            "resumed_after_generation": resumed,
             "generation_log": progress.lines,
         }
         written = write_calibration(out, posterior, cal, scenarios, prov)
+        shutil.rmtree(work, ignore_errors=True)
     if not args.quiet:
         from diffusion_sim.calibrate.output import summary_table
 
+        if resumed:
+            print(f"  continued a fit interrupted after generation {resumed} (kept in {work})")
         print(f"  fitted in {elapsed:.1f} s ({posterior.attrs.get('simulations')} simulations)")
         for row in summary_table(posterior, scenarios).itertuples():
             flag = "identified" if row.identified else "NOT identified by the data (width ratio >= 0.5)"
