@@ -199,6 +199,7 @@ def test_an_interrupted_fit_continues_to_the_uninterrupted_posterior(fitted, tmp
     monkeypatch.setattr(cc._Progress, "__call__", interrupt_in_generation_3)
     with pytest.raises(KeyboardInterrupt):
         cc.cmd_calibrate(build_parser().parse_args(["calibrate", str(path), "--out", str(resumed), "--quiet"]))
+    assert "run the same command again to continue it" in capsys.readouterr().err
     work = work_folder(resumed)
     assert not resumed.exists() and sorted(p.name for p in work.iterdir()) == ["abc.db", "key.json"]
     monkeypatch.setattr(cc._Progress, "__call__", original)

@@ -172,15 +172,21 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     work = work_folder(out)
     t0 = time.perf_counter()
     with deferred_interrupts():
-        if args.backend == "loky":
-            from joblib import Parallel, delayed
+        try:
+            if args.backend == "loky":
+                from joblib import Parallel, delayed
 
-            with Parallel(n_jobs=args.jobs, backend="loky") as pool:
-                progress = _Progress(lambda f, xs: pool(delayed(f)(x) for x in xs), cal.method.population, args.quiet)
+                with Parallel(n_jobs=args.jobs, backend="loky") as pool:
+                    pooled = lambda f, xs: pool(delayed(f)(x) for x in xs)  # noqa: E731
+                    progress = _Progress(pooled, cal.method.population, args.quiet)
+                    posterior, resumed = fit_resumable(cal, scenarios, community, observed, work, map_=progress)
+            else:
+                progress = _Progress(map, cal.method.population, args.quiet)
                 posterior, resumed = fit_resumable(cal, scenarios, community, observed, work, map_=progress)
-        else:
-            progress = _Progress(map, cal.method.population, args.quiet)
-            posterior, resumed = fit_resumable(cal, scenarios, community, observed, work, map_=progress)
+        except KeyboardInterrupt:
+            if work.exists():
+                print(f"the fit so far is kept in {work}; run the same command again to continue it", file=sys.stderr)
+            raise
         progress.finish()
         elapsed = time.perf_counter() - t0
         prov = {
