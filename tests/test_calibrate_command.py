@@ -235,3 +235,12 @@ def test_a_changed_file_starts_afresh(fitted, tmp_path, monkeypatch):
     assert main(["calibrate", str(path), "--out", str(target), "--quiet"]) == 0  # seed 5: another fit
     assert json.loads((target / "provenance.json").read_text())["resumed_after_generation"] == 0
     assert (target / "posterior.csv").read_bytes() == (out / "posterior.csv").read_bytes()
+
+
+def test_default_output_folder_is_named_after_the_calibration(tmp_path, monkeypatch):
+    path = _calibration(tmp_path)
+    text = path.read_text().replace("name: tiny", "name: Tiny fit/1").replace("generations: 3", "generations: 1")
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", str(path), "--quiet"]) == 0
+    assert (tmp_path / "results" / "calibrate-tiny-fit-1" / "posterior.csv").is_file()

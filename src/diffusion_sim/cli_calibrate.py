@@ -158,7 +158,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from diffusion_sim.interrupts import deferred_interrupts
 
     cal, scenarios, community, observed, folder = _checked(args.file, args.seed)  # before any simulation
-    out = args.out if args.out is not None else f"results/calibrate-{cal.name}"
+    if args.out is not None:
+        out = args.out
+    else:
+        from diffusion_sim.experiment.commands import _slug
+
+        out = f"results/calibrate-{_slug(cal.name)}"
     check_output_folder(out, command="calibrate", managed=CALIBRATE_FILES)
     if not args.quiet:
         m = cal.method
