@@ -98,6 +98,13 @@ COMMAND_FILES: dict[str, tuple[str, ...]] = {
         "exposure_summary.csv",
         "provenance.json",
     ),
+    "calibrate": (
+        "posterior.csv",
+        "summary.csv",
+        "correlations.csv",
+        "fitted_scenario.yaml",
+        "provenance.json",
+    ),
 }
 """Entries each folder-writing command may write (folders written before the marker existed are recognised
 by them)."""

@@ -33,6 +33,7 @@ examples:
 
 Prints 'ok  FILE  (name: ..., N households, N villages, N steps)' for each valid file and an error
 naming the file, line and field for each invalid one. Exit status 0 if every file is valid, 2 if not.
+Experiment files and calibration files (a top-level 'fit' and 'scenario') are checked completely too.
 A file may inherit a base scenario with a top-level 'extends: base.yaml' (relative to its folder).
 
 A community read from files (community.imported, community.survey, community.people) is read, and
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     _add_validate(sub)
     _add_schema(sub)
+    from diffusion_sim.cli_calibrate import add_calibrate
     from diffusion_sim.cli_compare import add_compare
     from diffusion_sim.cli_inspect import add_inspect
     from diffusion_sim.cli_workshop import add_workshop
@@ -165,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_experiment(sub, _command)
     add_animate(sub)
     add_inspect(sub)
+    add_calibrate(sub)
     return parser
 
 
@@ -308,6 +311,12 @@ def _check_file(path: str, overrides: list[str]) -> tuple[list[str], list[str]]:
         if overrides:
             raise UserError("--set changes scenarios; an experiment file sets its base with 'set:'", source=path)
         return [validate_line(path)], []
+    from diffusion_sim.cli_calibrate import is_calibration_file, validate_calibration_line
+
+    if is_calibration_file(path):
+        if overrides:
+            raise UserError("--set changes scenarios; a calibration file sets its scenario with 'set:'", source=path)
+        return [validate_calibration_line(path)], []
 
     scenario = load_scenario(path)
     if overrides:
@@ -406,6 +415,13 @@ def cmd_animate(args: argparse.Namespace) -> int:
     return run_animate(args)
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``diffusion-sim calibrate`` (:mod:`diffusion_sim.cli_calibrate`)."""
+    from diffusion_sim.cli_calibrate import cmd_calibrate as run_calibrate
+
+    return run_calibrate(args)
+
+
 COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -415,6 +431,7 @@ COMMANDS = {
     "workshop": cmd_workshop,
     "animate": cmd_animate,
     "inspect": cmd_inspect,
+    "calibrate": cmd_calibrate,
 }
 
 

@@ -1,0 +1,262 @@
+"""What ``diffusion-sim calibrate`` writes, and its working area (pyabc's database, for resuming).
+
+Everything goes through the one writer (:func:`diffusion_sim.atomic.atomic_folder`): all of it, or
+nothing. A parameter is flagged ``identified`` when its 90% credible interval is less than half as
+wide as its prior's central 90% interval (:data:`IDENTIFIED_RATIO`).
+
+**Working area.** While it fits, the command keeps pyabc's database in a hidden folder beside the
+output folder, ``.<out>.calibrate-work/`` (:func:`work_folder`), with a key of everything the fit
+depends on (the calibration with its seed, the scenario, the observed data). pyabc stores each
+generation when it is complete; a fit interrupted (Ctrl-C, a killed process) and started again
+with the same key continues after the last complete generation (:func:`fit_resumable`), and a
+different key starts afresh. Particles are seeded by generation and number
+(:mod:`diffusion_sim.calibrate.abc`), so a continued fit gives the posterior an uninterrupted one
+gives (tested). The working area is removed once the output is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from diffusion_sim.calibrate.fit import intervals
+from diffusion_sim.calibrate.spec import Calibration
+from diffusion_sim.experiment.design import Scenarios, scenario_for, value_of
+
+__all__ = [
+    "CALIBRATE_FILES",
+    "IDENTIFIED_RATIO",
+    "correlations",
+    "fit_resumable",
+    "fitted_scenario",
+    "run_key",
+    "summary_table",
+    "work_folder",
+    "write_calibration",
+]
+
+CALIBRATE_FILES = ("posterior.csv", "summary.csv", "correlations.csv", "fitted_scenario.yaml", "provenance.json")
+"""The files ``calibrate`` writes into its output folder."""
+
+IDENTIFIED_RATIO = 0.5
+"""A parameter is ``identified`` when (posterior 90% width) / (prior 90% width) is below this."""
+
+
+def _labels(posterior: pd.DataFrame) -> list[str]:
+    return [c for c in posterior.columns if c != "weight" and not c.startswith("u.")]
+
+
+def summary_table(posterior: pd.DataFrame, scenarios: Scenarios) -> pd.DataFrame:
+    """Per parameter: weighted median, 5% and 95%, the prior's 5% and 95%, the width ratio and ``identified``."""
+    table = intervals(posterior, 0.9).rename(columns={"low": "q05", "high": "q95"})
+    priors = {p.label: p for p in scenarios.exp.parameters}
+    table["prior_q05"] = [float(value_of(priors[n], 0.05)) for n in table["parameter"]]
+    table["prior_q95"] = [float(value_of(priors[n], 0.95)) for n in table["parameter"]]
+    prior_width = table["prior_q95"] - table["prior_q05"]
+    table["width_ratio"] = (table["q95"] - table["q05"]) / prior_width.where(prior_width > 0)
+    table["identified"] = table["width_ratio"] < IDENTIFIED_RATIO
+    return table
+
+
+def correlations(posterior: pd.DataFrame) -> pd.DataFrame:
+    """Weighted Pearson correlations between the fitted parameters (a square table; NaN for a constant one)."""
+    labels = _labels(posterior)
+    x = posterior[labels].to_numpy(float)
+    w = posterior["weight"].to_numpy(float)
+    w = w / w.sum()
+    centred = x - w @ x
+    cov = (centred * w[:, None]).T @ centred
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    corr[~np.isfinite(corr)] = np.nan
+    out = pd.DataFrame(corr, columns=labels)
+    out.insert(0, "parameter", labels)
+    return out
+
+
+def fitted_scenario(scenarios: Scenarios, cal: Calibration, medians: dict[str, float]):
+    """The calibration's scenario with every fitted parameter at its posterior median.
+
+    A generated community without its own seed gets the calibration's seed, so that running the
+    fitted scenario builds the community the fit ran on.
+    """
+    from diffusion_sim.scenario import apply_overrides
+
+    sc = scenario_for(scenarios, medians, source="calibration")
+    if sc.community.seed is None and not sc.community.from_files:
+        sc = apply_overrides(sc, {"community.seed": cal.seed}, source="calibration")
+    return sc
+
+
+def write_calibration(
+    out: str | Path,
+    posterior: pd.DataFrame,
+    cal: Calibration,
+    scenarios: Scenarios,
+    provenance: dict[str, Any],
+) -> list[str]:
+    """Write every output file atomically into ``out``; returns the names written."""
+    from diffusion_sim import __version__
+    from diffusion_sim.atomic import atomic_folder
+    from diffusion_sim.provenance import git_commit
+    from diffusion_sim.scenario.yaml_source import to_yaml
+
+    summary = summary_table(posterior, scenarios)
+    medians = dict(zip(summary["parameter"], summary["median"], strict=True))
+    scenario = fitted_scenario(scenarios, cal, medians)
+    try:
+        import pyabc
+
+        pyabc_version = pyabc.__version__
+    except ImportError:  # pragma: no cover - fit() needed it
+        pyabc_version = None
+    prov = {
+        **provenance,
+        "calibration": cal.model_dump(mode="json"),
+        "generations": posterior.attrs.get("generations"),
+        "epsilon": posterior.attrs.get("epsilon"),
+        "simulations": posterior.attrs.get("simulations"),
+        "particles": len(posterior),
+        "identified_rule": f"identified = (q95 - q05) / (prior_q95 - prior_q05) < {IDENTIFIED_RATIO}",
+        "diffusion_sim": __version__,
+        "pyabc": pyabc_version,
+        "python": platform.python_version(),
+        "git_commit": git_commit(),
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    header = f"# fitted by diffusion-sim calibrate: {cal.name} (seed {cal.seed}); fitted values are posterior medians\n"
+    with atomic_folder(out, command="calibrate", managed=CALIBRATE_FILES) as tmp:
+        posterior.to_csv(tmp / "posterior.csv", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        correlations(posterior).to_csv(tmp / "correlations.csv", index=False)
+        (tmp / "fitted_scenario.yaml").write_text(header + to_yaml(scenario), encoding="utf-8")
+        (tmp / "provenance.json").write_text(json.dumps(prov, indent=1, default=str) + "\n", encoding="utf-8")
+    return list(CALIBRATE_FILES)
+
+
+# ------------------------------------------------------------------------------------ working area
+
+
+def work_folder(out: str | Path) -> Path:
+    """The working area of output folder ``out``: ``.<name>.calibrate-work`` beside it."""
+    from diffusion_sim.atomic import output_path
+
+    path = output_path(out)
+    return path.parent / f".{path.name}.calibrate-work"
+
+
+def run_key(cal: Calibration, scenarios: Scenarios, observed) -> str:
+    """A hash of everything a fit depends on: the calibration (with its seed), the scenario, the observed data."""
+    data = {
+        "calibration": cal.model_dump(mode="json"),
+        "scenario": scenarios.by_file[scenarios.default].model_dump(mode="json"),
+        "steps": np.asarray(observed.steps).tolist(),
+        "villages": [str(v) for v in observed.villages],
+        "curves": np.asarray(observed.curves, float).tolist(),
+        "sizes": np.asarray(observed.sizes).tolist(),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _open_work(work: Path, key: str) -> bool:
+    """Prepare the working area for a fit with ``key``; True if it holds a database of the same fit."""
+    try:
+        same = json.loads((work / "key.json").read_text(encoding="utf-8")).get("key") == key
+    except (OSError, ValueError, AttributeError):
+        same = False
+    if same and (work / "abc.db").is_file():
+        return True
+    _clear_work(work, key)
+    return False
+
+
+def _clear_work(work: Path, key: str) -> None:
+    """An empty working area for a fit with ``key``."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "key.json").write_text(json.dumps({"key": key}) + "\n", encoding="utf-8")
+
+
+def fit_resumable(
+    cal: Calibration,
+    scenarios: Scenarios,
+    community,
+    observed,
+    work: Path,
+    *,
+    map_: Callable[[Callable, Iterable[Any]], Iterable[Any]] = map,
+) -> tuple[pd.DataFrame, int]:
+    """:func:`diffusion_sim.calibrate.fit.fit` with pyabc's database in ``work``, continuing a fit found there.
+
+    Returns:
+        The posterior (as :func:`~diffusion_sim.calibrate.fit.fit` returns it) and the number of
+        generations found complete in ``work`` (0: a new fit).
+
+    """
+    import pyabc
+
+    from diffusion_sim.calibrate.abc import OrderedSampler, isolated_global_random, task_seed
+    from diffusion_sim.calibrate.fit import Simulator, _quiet_pyabc
+    from diffusion_sim.calibrate.summary import distance
+
+    sim = Simulator(scenarios, community, observed, cal.seed)
+    labels = [p.label for p in sim.parameters]
+    k = len(labels)
+    prior = pyabc.Distribution(**{f"u{i}": pyabc.RV("uniform", 0.0, 1.0) for i in range(k)})
+    sizes, overall = observed.sizes, cal.method.overall
+
+    def model(theta: dict[str, float]) -> dict[str, np.ndarray]:
+        return {"curves": sim([theta[f"u{i}"] for i in range(k)], task_seed())}
+
+    def dist(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
+        return distance(x["curves"], y["curves"], sizes, overall)
+
+    found = _open_work(work, run_key(cal, scenarios, observed))
+    db = f"sqlite:///{work / 'abc.db'}"
+    sampler = OrderedSampler(map_, seed=cal.seed, batch=cal.method.batch, chunk=max(1, cal.method.batch // 8))
+    with isolated_global_random(cal.seed), _quiet_pyabc():
+        abc = pyabc.ABCSMC(model, prior, dist, population_size=cal.method.population, sampler=sampler)
+        t0 = 0
+        if found:
+            try:
+                t0 = int(abc.load(db, 1).max_t) + 1
+            except Exception:  # noqa: BLE001 - a database cut short before its first generation: start afresh
+                found = False
+        if not found:
+            _clear_work(work, run_key(cal, scenarios, observed))
+            abc = pyabc.ABCSMC(model, prior, dist, population_size=cal.method.population, sampler=sampler)
+            abc.new(db, {"curves": observed.curves})
+            t0 = 0
+        history = abc.history
+        done = t0 >= cal.method.generations
+        if 0 < t0 and not done:
+            pops = history.get_all_populations()
+            done = float(pops.loc[pops["t"] == t0 - 1, "epsilon"].iloc[0]) <= cal.method.min_epsilon
+        if not done:
+            history = abc.run(minimum_epsilon=cal.method.min_epsilon, max_nr_populations=cal.method.generations - t0)
+        units, w = history.get_distribution()
+        pops = history.get_all_populations()
+        epsilon = [float(e) for e in pops.loc[pops["t"] >= 0, "epsilon"]]
+        simulations = int(history.total_nr_simulations)
+    u = units[[f"u{i}" for i in range(k)]].to_numpy(float)
+    out = pd.DataFrame(
+        {
+            label: [value_of(p, x) for x in u[:, i]]
+            for i, (label, p) in enumerate(zip(labels, sim.parameters, strict=True))
+        }
+    )
+    for i, label in enumerate(labels):
+        out[f"u.{label}"] = u[:, i]
+    out["weight"] = np.asarray(w, float) / float(np.sum(w))
+    out.attrs.update(epsilon=epsilon, simulations=simulations, generations=len(epsilon))
+    return out, t0
