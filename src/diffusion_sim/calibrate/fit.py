@@ -35,7 +35,7 @@ from diffusion_sim.experiment.design import Scenarios, scenario_for, value_of
 from diffusion_sim.experiment.run import _community_key, check_parameters
 from diffusion_sim.runner import run
 
-__all__ = ["Simulator", "check_calibration", "fit", "intervals"]
+__all__ = ["Simulator", "abc_posterior", "check_calibration", "fit", "intervals"]
 
 
 def check_calibration(path: str | Path) -> tuple[Calibration, Scenarios]:
@@ -116,14 +116,40 @@ def fit(
         tolerance of each generation), ``simulations`` and ``generations``.
 
     """
-    import pyabc
-
     folder = Path(folder)
     scenarios = Scenarios(cal.as_experiment(), folder.resolve(), source=cal.name)
     base = scenarios.by_file[scenarios.default]
     community = community if community is not None else build_community(base, cal.seed)
     observed = observed if observed is not None else observed_for(cal, scenarios, community, folder)
     sim = Simulator(scenarios, community, observed, cal.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        posterior, _ = abc_posterior(cal, sim, observed, Path(tmp) / "abc.db", map_=map_)
+    return posterior
+
+
+def abc_posterior(
+    cal: Calibration,
+    sim: Simulator,
+    observed: Observed,
+    db: Path,
+    *,
+    map_: Callable[[Callable, Iterable[Any]], Iterable[Any]] = map,
+    resume: bool = False,
+    on_fresh: Callable[[], None] | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Run ABC-SMC with pyabc's database at ``db`` (or, with ``resume``, continue the fit kept there).
+
+    The one implementation of a fit: :func:`fit` runs it in a temporary folder, the ``calibrate``
+    command in its work folder so that an interrupted fit continues. ``on_fresh`` is called before a
+    new database is started (to clear what an earlier, different fit left).
+
+    Returns:
+        The posterior (as :func:`fit` describes it) and the number of generations found complete in
+        ``db`` (0: a new fit).
+
+    """
+    import pyabc
+
     labels = [p.label for p in sim.parameters]
     k = len(labels)
     prior = pyabc.Distribution(**{f"u{i}": pyabc.RV("uniform", 0.0, 1.0) for i in range(k)})
@@ -135,11 +161,29 @@ def fit(
     def dist(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
         return distance(x["curves"], y["curves"], sizes, overall)
 
+    url = f"sqlite:///{db}"
     sampler = OrderedSampler(map_, seed=cal.seed, batch=cal.method.batch, chunk=max(1, cal.method.batch // 8))
-    with tempfile.TemporaryDirectory() as tmp, isolated_global_random(cal.seed), _quiet_pyabc():
+    with isolated_global_random(cal.seed), _quiet_pyabc():
         abc = pyabc.ABCSMC(model, prior, dist, population_size=cal.method.population, sampler=sampler)
-        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"curves": observed.curves})
-        history = abc.run(minimum_epsilon=cal.method.min_epsilon, max_nr_populations=cal.method.generations)
+        t0 = 0
+        if resume:
+            try:
+                t0 = int(abc.load(url, 1).max_t) + 1
+            except Exception:  # noqa: BLE001 - a database cut short before its first generation: start afresh
+                resume = False
+        if not resume:
+            if on_fresh is not None:
+                on_fresh()
+            abc = pyabc.ABCSMC(model, prior, dist, population_size=cal.method.population, sampler=sampler)
+            abc.new(url, {"curves": observed.curves})
+            t0 = 0
+        history = abc.history
+        done = t0 >= cal.method.generations
+        if 0 < t0 and not done:
+            pops = history.get_all_populations()
+            done = float(pops.loc[pops["t"] == t0 - 1, "epsilon"].iloc[0]) <= cal.method.min_epsilon
+        if not done:
+            history = abc.run(minimum_epsilon=cal.method.min_epsilon, max_nr_populations=cal.method.generations - t0)
         units, w = history.get_distribution()
         pops = history.get_all_populations()
         epsilon = [float(e) for e in pops.loc[pops["t"] >= 0, "epsilon"]]
@@ -155,7 +199,7 @@ def fit(
         out[f"u.{label}"] = u[:, i]
     out["weight"] = np.asarray(w, float) / float(np.sum(w))
     out.attrs.update(epsilon=epsilon, simulations=simulations, generations=len(epsilon))
-    return out
+    return out, t0
 
 
 def intervals(posterior: pd.DataFrame, level: float = 0.9) -> pd.DataFrame:

@@ -203,60 +203,11 @@ def fit_resumable(
         generations found complete in ``work`` (0: a new fit).
 
     """
-    import pyabc
-
-    from diffusion_sim.calibrate.abc import OrderedSampler, isolated_global_random, task_seed
-    from diffusion_sim.calibrate.fit import Simulator, _quiet_pyabc
-    from diffusion_sim.calibrate.summary import distance
+    from diffusion_sim.calibrate.fit import Simulator, abc_posterior
 
     sim = Simulator(scenarios, community, observed, cal.seed)
-    labels = [p.label for p in sim.parameters]
-    k = len(labels)
-    prior = pyabc.Distribution(**{f"u{i}": pyabc.RV("uniform", 0.0, 1.0) for i in range(k)})
-    sizes, overall = observed.sizes, cal.method.overall
-
-    def model(theta: dict[str, float]) -> dict[str, np.ndarray]:
-        return {"curves": sim([theta[f"u{i}"] for i in range(k)], task_seed())}
-
-    def dist(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
-        return distance(x["curves"], y["curves"], sizes, overall)
-
-    found = _open_work(work, run_key(cal, scenarios, observed))
-    db = f"sqlite:///{work / 'abc.db'}"
-    sampler = OrderedSampler(map_, seed=cal.seed, batch=cal.method.batch, chunk=max(1, cal.method.batch // 8))
-    with isolated_global_random(cal.seed), _quiet_pyabc():
-        abc = pyabc.ABCSMC(model, prior, dist, population_size=cal.method.population, sampler=sampler)
-        t0 = 0
-        if found:
-            try:
-                t0 = int(abc.load(db, 1).max_t) + 1
-            except Exception:  # noqa: BLE001 - a database cut short before its first generation: start afresh
-                found = False
-        if not found:
-            _clear_work(work, run_key(cal, scenarios, observed))
-            abc = pyabc.ABCSMC(model, prior, dist, population_size=cal.method.population, sampler=sampler)
-            abc.new(db, {"curves": observed.curves})
-            t0 = 0
-        history = abc.history
-        done = t0 >= cal.method.generations
-        if 0 < t0 and not done:
-            pops = history.get_all_populations()
-            done = float(pops.loc[pops["t"] == t0 - 1, "epsilon"].iloc[0]) <= cal.method.min_epsilon
-        if not done:
-            history = abc.run(minimum_epsilon=cal.method.min_epsilon, max_nr_populations=cal.method.generations - t0)
-        units, w = history.get_distribution()
-        pops = history.get_all_populations()
-        epsilon = [float(e) for e in pops.loc[pops["t"] >= 0, "epsilon"]]
-        simulations = int(history.total_nr_simulations)
-    u = units[[f"u{i}" for i in range(k)]].to_numpy(float)
-    out = pd.DataFrame(
-        {
-            label: [value_of(p, x) for x in u[:, i]]
-            for i, (label, p) in enumerate(zip(labels, sim.parameters, strict=True))
-        }
+    key = run_key(cal, scenarios, observed)
+    found = _open_work(work, key)
+    return abc_posterior(
+        cal, sim, observed, work / "abc.db", map_=map_, resume=found, on_fresh=lambda: _clear_work(work, key)
     )
-    for i, label in enumerate(labels):
-        out[f"u.{label}"] = u[:, i]
-    out["weight"] = np.asarray(w, float) / float(np.sum(w))
-    out.attrs.update(epsilon=epsilon, simulations=simulations, generations=len(epsilon))
-    return out, t0
