@@ -244,3 +244,65 @@ def test_default_output_folder_is_named_after_the_calibration(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     assert main(["calibrate", str(path), "--quiet"]) == 0
     assert (tmp_path / "results" / "calibrate-tiny-fit-1" / "posterior.csv").is_file()
+
+
+# ------------------------------------------------------------------------------------- fit plot
+
+
+def test_predictive_band_and_observed_column(fitted):
+    path, out = fitted
+    table = pd.read_csv(out / "predictive.csv", dtype={"village": str})
+    assert list(table.columns) == ["step", "village", "median", "low", "high", "observed"]
+    assert (table["low"] <= table["median"] + 1e-12).all() and (table["median"] <= table["high"] + 1e-12).all()
+    data = pd.read_csv(path.parent / "observed.csv", dtype={"village": str})
+    per = table[table["village"] != "all"].merge(data, on=["village", "step"], how="outer", validate="1:1")
+    assert len(per) == len(data) and not per.isna().any().any()
+    np.testing.assert_allclose(per["observed"], per["coverage"], rtol=1e-12)
+    pooled = data.pivot(index="step", columns="village", values="coverage").mean(axis=1)  # equal villages of 50
+    overall = table[table["village"] == "all"].set_index("step")["observed"]
+    np.testing.assert_allclose(overall.to_numpy(), pooled.loc[overall.index].to_numpy(), rtol=1e-12)
+
+
+def test_fit_png_is_a_png_of_the_expected_size(fitted):
+    _, out = fitted
+    head = (out / "fit.png").read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    assert (width, height) == (1000, round(100 * (4 + 1.8 * 1)))  # 4 villages: one row of panels
+
+
+def test_same_seed_same_predictive(fitted):
+    from diffusion_sim.calibrate.figures import posterior_predictive, predictive_table
+    from diffusion_sim.calibrate.fit import Simulator, check_calibration, observed_for
+    from diffusion_sim.community import build_community
+
+    path, out = fitted
+    cal, scenarios = check_calibration(path)
+    community = build_community(scenarios.by_file[scenarios.default], cal.seed)
+    observed = observed_for(cal, scenarios, community, path.parent)
+    sim = Simulator(scenarios, community, observed, cal.seed)
+    posterior = pd.read_csv(out / "posterior.csv")
+    again = predictive_table(observed, posterior_predictive(posterior, sim, draws=40, seed=cal.seed))
+    written = pd.read_csv(out / "predictive.csv", dtype={"village": str})
+    pd.testing.assert_frame_equal(again, written, check_exact=False, rtol=1e-12)
+    other = predictive_table(observed, posterior_predictive(posterior, sim, draws=40, seed=cal.seed + 1))
+    assert not np.allclose(other["median"].to_numpy(), written["median"].to_numpy()) or not np.allclose(
+        other["low"].to_numpy(), written["low"].to_numpy()
+    )
+
+
+def test_fit_figure_caps_village_panels():
+    from diffusion_sim.calibrate.data import Observed
+    from diffusion_sim.calibrate.figures import MAX_PANELS, fit_figure, predictive_table
+
+    rng = np.random.default_rng(1)
+    steps, villages = np.arange(0, 11), [f"v{i}" for i in range(30)]
+    base = np.linspace(0.0, 0.8, len(steps))[:, None]
+    observed = Observed(steps, villages, np.clip(base + rng.normal(0, 0.02, (11, 30)), 0, 1), np.arange(30) + 10)
+    curves = np.clip(base[None] + rng.normal(0, 0.05, (20, 11, 30)), 0, 1)
+    table = predictive_table(observed, curves)
+    assert set(table["village"]) == {"all", *villages} and (table["low"] <= table["high"]).all()
+    pooled = observed.curves @ observed.sizes / observed.sizes.sum()
+    np.testing.assert_allclose(table.loc[table["village"] == "all", "observed"], pooled)
+    fig = fit_figure(observed, table)
+    assert sum(a.get_visible() for a in fig.axes) == 1 + MAX_PANELS

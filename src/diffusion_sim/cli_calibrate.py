@@ -204,7 +204,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "resumed_after_generation": resumed,
             "generation_log": progress.lines,
         }
-        written = write_calibration(out, posterior, cal, scenarios, prov)
+        from diffusion_sim.calibrate.figures import posterior_predictive
+        from diffusion_sim.calibrate.fit import Simulator
+        from diffusion_sim.calibrate.output import PREDICTIVE_DRAWS
+
+        sim = Simulator(scenarios, community, observed, cal.seed)
+        predictive = posterior_predictive(posterior, sim, draws=PREDICTIVE_DRAWS, seed=cal.seed)
+        written = write_calibration(out, posterior, cal, scenarios, prov, observed=observed, predictive=predictive)
         shutil.rmtree(work, ignore_errors=True)
     if not args.quiet:
         from diffusion_sim.calibrate.output import summary_table

@@ -35,6 +35,7 @@ from diffusion_sim.experiment.design import Scenarios, scenario_for, value_of
 __all__ = [
     "CALIBRATE_FILES",
     "IDENTIFIED_RATIO",
+    "PREDICTIVE_DRAWS",
     "correlations",
     "fit_resumable",
     "fitted_scenario",
@@ -44,8 +45,19 @@ __all__ = [
     "write_calibration",
 ]
 
-CALIBRATE_FILES = ("posterior.csv", "summary.csv", "correlations.csv", "fitted_scenario.yaml", "provenance.json")
-"""The files ``calibrate`` writes into its output folder."""
+CALIBRATE_FILES = (
+    "posterior.csv",
+    "summary.csv",
+    "correlations.csv",
+    "fitted_scenario.yaml",
+    "provenance.json",
+    "predictive.csv",
+    "fit.png",
+)
+"""The files ``calibrate`` writes into its output folder (the last two given the posterior predictive curves)."""
+
+PREDICTIVE_DRAWS = 40
+"""Posterior particles simulated for the fit plot's predictive band."""
 
 IDENTIFIED_RATIO = 0.5
 """A parameter is ``identified`` when (posterior 90% width) / (prior 90% width) is below this."""
@@ -104,8 +116,16 @@ def write_calibration(
     cal: Calibration,
     scenarios: Scenarios,
     provenance: dict[str, Any],
+    *,
+    observed=None,
+    predictive: np.ndarray | None = None,
 ) -> list[str]:
-    """Write every output file atomically into ``out``; returns the names written."""
+    """Write every output file atomically into ``out``; returns the names written.
+
+    With ``observed`` and ``predictive`` (curves from
+    :func:`diffusion_sim.calibrate.figures.posterior_predictive`), also ``predictive.csv`` and the
+    fit plot ``fit.png``.
+    """
     from diffusion_sim import __version__
     from diffusion_sim.atomic import atomic_folder
     from diffusion_sim.provenance import git_commit
@@ -127,6 +147,7 @@ def write_calibration(
         "epsilon": posterior.attrs.get("epsilon"),
         "simulations": posterior.attrs.get("simulations"),
         "particles": len(posterior),
+        "predictive_draws": None if predictive is None else len(predictive),
         "identified_rule": f"identified = (q95 - q05) / (prior_q95 - prior_q05) < {IDENTIFIED_RATIO}",
         "diffusion_sim": __version__,
         "pyabc": pyabc_version,
@@ -141,7 +162,14 @@ def write_calibration(
         correlations(posterior).to_csv(tmp / "correlations.csv", index=False)
         (tmp / "fitted_scenario.yaml").write_text(header + to_yaml(scenario), encoding="utf-8")
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=1, default=str) + "\n", encoding="utf-8")
-    return list(CALIBRATE_FILES)
+        if observed is not None and predictive is not None:
+            from diffusion_sim.calibrate.figures import fit_figure, predictive_table
+
+            table = predictive_table(observed, predictive)
+            table.to_csv(tmp / "predictive.csv", index=False)
+            fit_figure(observed, table).savefig(tmp / "fit.png")
+            return list(CALIBRATE_FILES)
+    return list(CALIBRATE_FILES[:5])
 
 
 # ------------------------------------------------------------------------------------ working area
