@@ -380,59 +380,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_workshop(args: argparse.Namespace) -> int:
-    """``diffusion-sim workshop`` (:mod:`diffusion_sim.cli_workshop`)."""
-    from diffusion_sim.cli_workshop import cmd_workshop as run_workshop
-
-    return run_workshop(args)
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    """``diffusion-sim compare`` (:mod:`diffusion_sim.cli_compare`)."""
-    from diffusion_sim.cli_compare import cmd_compare as run_compare
-
-    return run_compare(args)
-
-
-def cmd_experiment(args: argparse.Namespace) -> int:
-    """``diffusion-sim experiment run|analyze|discover``."""
-    from diffusion_sim.experiment.commands import cmd_experiment as run_step
-
-    return run_step(args)
-
-
-def cmd_inspect(args: argparse.Namespace) -> int:
-    """``diffusion-sim inspect`` (:mod:`diffusion_sim.cli_inspect`)."""
-    from diffusion_sim.cli_inspect import cmd_inspect as run_inspect
-
-    return run_inspect(args)
-
-
-def cmd_animate(args: argparse.Namespace) -> int:
-    """``diffusion-sim animate`` (:mod:`diffusion_sim.workshop.animate`)."""
-    from diffusion_sim.workshop.animate import cmd_animate as run_animate
-
-    return run_animate(args)
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    """``diffusion-sim calibrate`` (:mod:`diffusion_sim.cli_calibrate`)."""
-    from diffusion_sim.cli_calibrate import cmd_calibrate as run_calibrate
-
-    return run_calibrate(args)
-
-
 COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "schema": cmd_schema,
-    "compare": cmd_compare,
-    "experiment": cmd_experiment,
-    "workshop": cmd_workshop,
-    "animate": cmd_animate,
-    "inspect": cmd_inspect,
-    "calibrate": cmd_calibrate,
+    "compare": "diffusion_sim.cli_compare:cmd_compare",
+    "experiment": "diffusion_sim.experiment.commands:cmd_experiment",
+    "workshop": "diffusion_sim.cli_workshop:cmd_workshop",
+    "animate": "diffusion_sim.workshop.animate:cmd_animate",
+    "inspect": "diffusion_sim.cli_inspect:cmd_inspect",
+    "calibrate": "diffusion_sim.cli_calibrate:cmd_calibrate",
 }
+"""Each command's function, or ``"module:function"`` for one in its own module, imported only when it runs
+(so ``diffusion-sim run`` never imports Solara, SALib or pyabc)."""
+
+
+def _command_function(name: str):
+    """The function of command ``name`` (importing its module on first use)."""
+    import importlib
+
+    target = COMMANDS[name]
+    if isinstance(target, str):
+        module, function = target.split(":")
+        target = getattr(importlib.import_module(module), function)
+    return target
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -469,7 +440,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from diffusion_sim.process import prefer_small_pages
 
         prefer_small_pages()  # this process is ours: see the function for why
-        return COMMANDS[args.command](args)
+        return _command_function(args.command)(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

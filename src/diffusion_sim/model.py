@@ -16,6 +16,7 @@ from diffusion_sim import interrupts, kernels
 from diffusion_sim.community import Community, build_community
 from diffusion_sim.interventions import build_interventions
 from diffusion_sim.interventions.switches import Switch, played_scenario, start_intervention, stop_intervention
+from diffusion_sim.mixing import mixed_exposure
 from diffusion_sim.network.graph import influence_matrix
 from diffusion_sim.population import HEALTH_WORKER, HOUSEHOLD, LEADER
 from diffusion_sim.recording import Recorder
@@ -315,30 +316,10 @@ class DiffusionModel(mesa.Model):
         )  # fmt: skip
 
     def _mix_exposure(self) -> None:
-        """Well-mixed exposure: ``s_i`` the weighted adopters of i's mixing group, ``w_i`` its total weight.
-
-        In the kernels' integer units (each agent weighs ``rint(m_j * 2**32)``); agents whose exposure
-        or total changed are marked stale. By source role too (``_mix_by``), for attributing adoptions.
-        """
-        group = self._mix_group
-        G = int(group.max()) + 1 if len(group) else 0
-        role = self.source_role.astype(np.int64)
-        by = np.zeros((self.R, G, 3), np.int64)
-        w_new = np.empty((self._m.shape[0], self.n), np.int64)
-        for r in range(self.R):
-            q = np.rint(self._m[r if self._m.shape[0] > 1 else 0] * kernels.SCALE)
-            if r < w_new.shape[0]:
-                w_new[r] = np.rint(np.bincount(group, weights=q, minlength=G)).astype(np.int64)[group]
-            by[r] = np.rint(np.bincount(group * 3 + role, weights=q * self._A[r], minlength=G * 3)).reshape(G, 3)
-            s_new = by[r].sum(axis=1)[group]
-            self._stale[r] |= s_new != self._s[r]
-            self._s[r] = s_new
-        if self._w.shape != w_new.shape or (w_new != self._w).any():
-            self._stale |= np.broadcast_to(
-                (w_new != np.broadcast_to(self._w, w_new.shape)).any(axis=0), self._stale.shape
-            )
-            self._w = w_new
-        self._mix_by = by
+        """Well-mixed exposure of the current state (:func:`diffusion_sim.mixing.mixed_exposure`)."""
+        self._mix_by, self._w = mixed_exposure(
+            self._mix_group, self.source_role, self._m, self._A, self._s, self._w, self._stale
+        )
 
     # ---- switching interventions during a run (diffusion_sim.interventions.switches)
     def start_intervention(self, spec) -> str:

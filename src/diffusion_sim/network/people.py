@@ -30,7 +30,7 @@ import pandas as pd
 from diffusion_sim.community import Community
 from diffusion_sim.network.io_build import _flags
 from diffusion_sim.network.io_tables import _got, _read_csv_table
-from diffusion_sim.network.survey import _names, _thresholds, _whole_numbers
+from diffusion_sim.network.survey_respondents import _names, _thresholds, _whole_numbers
 from diffusion_sim.population import HOUSEHOLD
 from diffusion_sim.scenario.schema import Scenario
 
