@@ -118,7 +118,8 @@ class Curves:
             g = rec.groups.index(group)
             total = rec.population[g]
             self.share[label].append(float(counts[g] / total) if total else 0.0)
-        spent = float(sum(c[:, 0].sum() + cc[:, 0].sum() for c, cc in zip(rec.cost, rec.community_cost, strict=True)))
+        step_cost = float(rec.cost[-1][:, 0].sum() + rec.community_cost[-1][:, 0].sum())  # this step's spending
+        spent = (self.cost[-1] if self.cost else 0.0) + step_cost
         self.steps.append(int(rec.steps[-1]))
         self.cost.append(spent)
 
