@@ -134,7 +134,10 @@ def test_progress_lines(fitted, tmp_path, capsys):
     assert main(["calibrate", str(path), "--out", str(tmp_path / "p")]) == 0
     lines = capsys.readouterr().out.splitlines()
     gens = [x for x in lines if x.startswith("  generation ")]
-    assert len(gens) == 3 and all("tolerance" in x and "accepted 30/" in x for x in gens)
+    assert len(gens) == 6 and all("tolerance" in x and "accepted 30/" in x for x in gens)  # the fit, then the check
+    heads = [k for k, x in enumerate(lines) if x.startswith(("  fit to all 4 villages", "  held-out check"))]
+    assert [lines[k + 1][:14] for k in heads] == ["  generation 1", "  generation 1"] and heads[1] - heads[0] == 4
+    assert "held-out check: fit to 3 villages, predict 1" in lines[heads[1]]
     assert main(["calibrate", str(path), "--out", str(tmp_path / "q"), "--quiet"]) == 0
     assert capsys.readouterr().out == ""
 
@@ -201,15 +204,17 @@ def test_an_interrupted_fit_continues_to_the_uninterrupted_posterior(fitted, tmp
         cc.cmd_calibrate(build_parser().parse_args(["calibrate", str(path), "--out", str(resumed), "--quiet"]))
     assert "run the same command again to continue it" in capsys.readouterr().err
     work = work_folder(resumed)
-    assert not resumed.exists() and sorted(p.name for p in work.iterdir()) == ["abc.db", "key.json"]
+    assert not resumed.exists() and sorted(p.name for p in work.iterdir()) == ["fit.db", "key.json"]
     monkeypatch.setattr(cc._Progress, "__call__", original)
     capsys.readouterr()
     assert main(["calibrate", str(path), "--out", str(resumed)]) == 0
     printed = capsys.readouterr().out
-    assert "continued a fit interrupted after generation 2" in printed
+    assert "continued the fit to every village, interrupted after generation 2" in printed
     assert [x for x in printed.splitlines() if x.startswith("  generation ")][0].startswith("  generation 3:")
     assert (resumed / "posterior.csv").read_bytes() == (out / "posterior.csv").read_bytes()
-    assert json.loads((resumed / "provenance.json").read_text())["resumed_after_generation"] == 2
+    assert json.loads((resumed / "provenance.json").read_text())["resumed_after_generation"] == {"fit": 2, "check": 0}
+    for name in ("heldout.csv", "predictive.csv", "summary.csv"):  # the page differs: the time taken
+        assert (resumed / name).read_bytes() == (out / name).read_bytes()
     assert not work.exists()  # removed once the output is written
 
 
@@ -233,7 +238,7 @@ def test_a_changed_file_starts_afresh(fitted, tmp_path, monkeypatch):
     assert work_folder(target).exists()
     monkeypatch.setattr(cc._Progress, "__call__", original)
     assert main(["calibrate", str(path), "--out", str(target), "--quiet"]) == 0  # seed 5: another fit
-    assert json.loads((target / "provenance.json").read_text())["resumed_after_generation"] == 0
+    assert json.loads((target / "provenance.json").read_text())["resumed_after_generation"] == {"fit": 0, "check": 0}
     assert (target / "posterior.csv").read_bytes() == (out / "posterior.csv").read_bytes()
 
 

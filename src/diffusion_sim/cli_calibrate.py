@@ -13,25 +13,54 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from diffusion_sim.cli import _command, _folder_name, _positive_int, _seed
+from diffusion_sim.cli import _add_set_option, _command, _folder_name, _positive_int, _seed
+
+BACKENDS = (
+    "serial",
+    "loky",
+    "dask",
+)  # as diffusion_sim.experiment.cluster.BACKENDS (a test checks), not imported: heavy
 
 __all__ = ["CALIBRATE_EPILOG", "add_calibrate", "cmd_calibrate", "is_calibration_file", "validate_calibration_line"]
 
 CALIBRATE_EPILOG = """\
 examples:
-  diffusion-sim calibrate calibration.yaml --out results/calibration
-  diffusion-sim calibrate calibration.yaml --backend loky --jobs 2 --seed 3 --out results/cal-seed3
+  diffusion-sim calibrate scenarios/medical_innovation.yaml --fit behaviour.external='uniform(0, 0.1)' \\
+      --fit behaviour.imitation='uniform(0, 0.4)' --out results/calibration     # the survey's adoption times
+  diffusion-sim calibrate scenarios/baseline.yaml --data observed.csv --fit behaviour.external='uniform(0, 0.02)' \\
+      --set community.households=1000 --set community.villages=25
+  diffusion-sim calibrate calibration.yaml --backend loky --workers 2 --seed 3 --out results/cal-seed3
+  diffusion-sim calibrate calibration.yaml --backend dask --scheduler tcp://127.0.0.1:8786
 
-The calibration file names the scenario, the observed data and the priors of the fitted parameters
-(see docs/calibration-method.md). The file is checked completely before any simulation. Prints one
-line per ABC-SMC generation (tolerance, acceptance rate). Writes, all or nothing, into --out:
-posterior.csv (the last generation's particles with weights), summary.csv (median, 5% and 95% per
-parameter, the prior's 5% and 95%, width ratio, identified = width ratio < 0.5), correlations.csv
-(weighted correlations between parameters), fitted_scenario.yaml (the scenario at the posterior
-medians; run it with 'diffusion-sim run') and provenance.json. While it fits, pyabc's database is
-kept in .OUT.calibrate-work/ beside --out: run the same command again after an interruption and it
-continues after the last complete generation (a changed file, seed or data starts afresh).
+FILE is a calibration file (scenario, data, priors, method: see docs/calibration.md) or a scenario
+with --fit (and --data, unless it is a survey with adoption times). Priors: uniform(low, high),
+log_uniform(low, high), normal(mean, sd), truncated_normal(mean, sd, low, high), triangular(low, mode,
+high); the scenario schema's bounds are enforced. Everything is checked before any simulation.
+--data is a CSV of cumulative adoption: columns village, step, and adopters or coverage.
+
+Fits on every village, then (unless --hold-out 0) fits again without the held-out villages and
+predicts them, beside a Bass curve. Prints one line per ABC-SMC generation. Writes, all or nothing,
+into --out: posterior.csv (particles with weights), summary.csv (median, 90% interval, width over
+the prior's, identified, diagnosis), correlations.csv, fitted_scenario.yaml (the posterior medians;
+run it with 'diffusion-sim run'), predictive.csv and fit.png (observed against the posterior
+predictive band), bass.csv, heldout.csv and heldout.png, calibration.html (opens offline) and
+provenance.json. Use the folder with 'diffusion-sim compare ... --posterior DIR'. While it fits,
+pyabc's databases are kept in .OUT.calibrate-work/ beside --out: run the same command again after an
+interruption and it continues after the last complete generation.
 """
+
+
+def _hold_out(text: str) -> int | list[str]:
+    """``--hold-out``: a number of villages, or village names separated by commas."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of villages or village names separated by commas, got {text!r}"
+        )
+    return names
 
 
 def add_calibrate(sub: argparse._SubParsersAction) -> None:
@@ -40,22 +69,36 @@ def add_calibrate(sub: argparse._SubParsersAction) -> None:
         sub,
         "calibrate",
         "fit scenario parameters to observed adoption (ABC-SMC)",
-        "Fit the parameters a calibration file names to its observed adoption with ABC-SMC (pyabc), and write "
-        "the posterior, its summary and the fitted scenario.",
+        "Fit scenario parameters to observed adoption with ABC-SMC (pyabc): the posterior, its summary and "
+        "diagnostics, the fit plot, a predictive check on held-out villages beside a Bass baseline, and the "
+        "fitted scenario.",
         CALIBRATE_EPILOG,
     )
-    p.add_argument("file", metavar="CALIBRATION_FILE", help="calibration YAML file")
+    p.add_argument("file", metavar="FILE", help="calibration YAML file, or a scenario file with --fit")
+    p.add_argument("--data", default=None, metavar="CSV", help="observed cumulative adoption (village, step, "
+                   "adopters or coverage); default: the file's data, or the survey's adoption times")  # fmt: skip
+    p.add_argument("--fit", dest="fit", action="append", default=[], metavar="PATH=PRIOR",
+                   help="a parameter to fit and its prior, e.g. behaviour.external='uniform(0, 0.02)' (repeatable; "
+                   "adds to or replaces the file's)")  # fmt: skip
+    _add_set_option(p, "a fixed change of the scenario before fitting (repeatable)")
+    p.add_argument("--hold-out", type=_hold_out, default=None, metavar="N|V1,V2",
+                   help="villages held out for the predictive check: how many, or their names; 0: no check "
+                   "(default: the file's, else a fifth of the villages)")  # fmt: skip
+    p.add_argument("--particles", type=_positive_int, default=None, help="particles per generation (default 300)")
+    p.add_argument("--generations", type=_positive_int, default=None, help="most generations (default 8)")
     p.add_argument(
         "--out",
         type=_folder_name,
         default=None,
         help="output folder: new, empty, or an earlier calibration's (default results/calibrate-NAME)",
     )
+    p.add_argument("--backend", choices=BACKENDS, default="serial", help="where simulations run (default serial)")
+    p.add_argument("--workers", "--jobs", dest="workers", type=_positive_int, default=None,
+                   help="worker processes with loky or a local Dask cluster (default: the cores)")  # fmt: skip
     p.add_argument(
-        "--backend", choices=("serial", "loky"), default="serial", help="where simulations run (default serial)"
+        "--scheduler", default=None, metavar="ADDRESS", help="join a running Dask scheduler (--backend dask)"
     )
-    p.add_argument("--jobs", type=_positive_int, default=2, help="worker processes with --backend loky (default 2)")
-    p.add_argument("--seed", type=_seed, default=None, help="master seed (default: the file's seed)")
+    p.add_argument("--seed", type=_seed, default=None, help="master seed (default: the file's seed, else 0)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -71,27 +114,92 @@ def is_calibration_file(path: str) -> bool:
     return isinstance(data, dict) and "fit" in data and "scenario" in data
 
 
-def _checked(path: str, seed: int | None = None):
-    """The calibration, its scenarios, community, observed data and folder: everything checked before fitting."""
+def _from_command_line(args: argparse.Namespace):
+    """The calibration FILE and the options describe: (calibration, its folder, the path messages name)."""
+    from pydantic import ValidationError
+
+    from diffusion_sim.calibrate.spec import Calibration, parse_prior
+    from diffusion_sim.errors import UserError
+    from diffusion_sim.scenario.overrides import parse_override
+
+    path = args.file
+    fit = dict(parse_prior(text) for text in getattr(args, "fit", []))
+    if is_calibration_file(path):
+        from diffusion_sim.calibrate.spec import load_calibration
+
+        cal, folder = load_calibration(path), Path(path).resolve().parent
+        data = cal.model_dump(mode="json", exclude_defaults=False)
+        data["fit"] = {**{k: v for k, v in data["fit"].items()}, **fit}
+        for k in data["fit"]:
+            data["fit"][k].pop("path", None)
+    else:
+        if not Path(path).is_file():
+            raise UserError("no such file", source=path)
+        if not fit:
+            raise UserError(
+                "a scenario file needs at least one --fit PATH=PRIOR, e.g. --fit behaviour.external='uniform(0, 0.02)' "
+                "(or give a calibration file)",
+                source="--fit",
+            )
+        folder = Path.cwd()
+        data = {"name": Path(path).stem, "scenario": str(Path(path).resolve()), "fit": fit}
+    sets = dict(parse_override(text) for text in getattr(args, "overrides", []))
+    data["set"] = {**data.get("set", {}), **sets}
+    if getattr(args, "data", None) is not None:
+        if not Path(args.data).is_file():
+            raise UserError("no such file", source=args.data)
+        data["data"] = {"file": str(Path(args.data).resolve())}
+    if getattr(args, "hold_out", None) is not None:
+        data["hold_out"] = args.hold_out
+    method = dict(data.get("method", {}))
+    if getattr(args, "particles", None) is not None:
+        method["population"] = args.particles
+    if getattr(args, "generations", None) is not None:
+        method["generations"] = args.generations
+    data["method"] = method
+    if getattr(args, "seed", None) is not None:
+        data["seed"] = args.seed
+    try:
+        cal = Calibration.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        if where.startswith("fit."):
+            raise UserError(f"{where.removeprefix('fit.')}: {msg}", source="--fit") from None
+        raise UserError(f"{where}: {msg}" if where else msg, source="command line") from None
+    return cal, folder
+
+
+def _checked(args: argparse.Namespace):
+    """The calibration, its scenarios, community, observed data and held-out villages: all checked before fitting."""
+    from diffusion_sim.calibrate.check import held_out_villages
     from diffusion_sim.calibrate.fit import check_calibration, observed_for
     from diffusion_sim.community import build_community
 
-    cal, scenarios = check_calibration(path)
-    if seed is not None:
-        cal = cal.model_copy(update={"seed": seed})
-    folder = Path(path).resolve().parent
+    from_file = is_calibration_file(args.file)
+    changed = any(getattr(args, k, None) for k in ("fit", "overrides", "data", "particles", "generations")) or (
+        getattr(args, "hold_out", None) is not None or getattr(args, "seed", None) is not None
+    )
+    if from_file and not changed:
+        cal, scenarios = check_calibration(args.file)
+        folder = Path(args.file).resolve().parent
+    else:
+        cal, folder = _from_command_line(args)
+        cal, scenarios = check_calibration(args.file, cal, folder)
     community = build_community(scenarios.by_file[scenarios.default], cal.seed)
     observed = observed_for(cal, scenarios, community, folder)
-    return cal, scenarios, community, observed, folder
+    held_out = held_out_villages(observed, cal.hold_out, cal.seed, args.file)
+    return cal, scenarios, community, observed, held_out
 
 
 def validate_calibration_line(path: str) -> str:
     """Check a calibration file completely (scenario, priors against its bounds, observed data); its ``ok`` line."""
-    cal, _, _, observed, _ = _checked(path)
+    cal, _, _, observed, held_out = _checked(argparse.Namespace(file=path))
     return (
         f"ok  {path}  (calibration: {cal.name}, {len(cal.fit)} parameters, {len(observed.villages)} villages x "
-        f"{len(observed.steps)} observed steps, {cal.method.population} particles, up to {cal.method.generations} "
-        "generations)"
+        f"{len(observed.steps)} observed steps, {len(held_out)} held out, {cal.method.population} particles, up to "
+        f"{cal.method.generations} generations)"
     )
 
 
@@ -140,6 +248,16 @@ class _Progress:
             self.t = None
             return
         rate = self.accepted / self.evaluated
+        if self.accepted < self.population:  # cut short by method.min_acceptance: not a generation of the fit
+            if not self.quiet:
+                print(
+                    f"  generation {self.t + 1}: stopped after {self.evaluated} simulations with {self.accepted} "
+                    f"accepted (needs {self.population}: below the minimum acceptance rate); the fit ends with "
+                    f"generation {self.t}",
+                    flush=True,
+                )
+            self.t = None
+            return
         self.lines.append({"t": self.t, "epsilon": self.eps, "acceptance": rate, "simulations": self.evaluated})
         if not self.quiet:
             eps = "n/a" if self.eps is None else f"{self.eps:.4g}"
@@ -152,12 +270,14 @@ class _Progress:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """``diffusion-sim calibrate``: check, fit, write."""
+    """``diffusion-sim calibrate``: check, fit, check on held-out villages, write."""
     from diffusion_sim.atomic import check_output_folder
-    from diffusion_sim.calibrate.output import CALIBRATE_FILES, fit_resumable, work_folder, write_calibration
+    from diffusion_sim.calibrate.abc import ordered_map
+    from diffusion_sim.calibrate.output import CALIBRATE_FILES, open_work, run_key, work_folder
+    from diffusion_sim.experiment.cluster import backend
     from diffusion_sim.interrupts import deferred_interrupts
 
-    cal, scenarios, community, observed, folder = _checked(args.file, args.seed)  # before any simulation
+    cal, scenarios, community, observed, held_out = _checked(args)  # before any simulation
     if args.out is not None:
         out = args.out
     else:
@@ -165,67 +285,110 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
         out = f"results/calibrate-{_slug(cal.name)}"
     check_output_folder(out, command="calibrate", managed=CALIBRATE_FILES)
-    if not args.quiet:
-        m = cal.method
-        print(
-            f"diffusion-sim calibrate: {cal.name} ({len(cal.fit)} parameters, {m.population} particles, up to "
-            f"{m.generations} generations, seed {cal.seed}, {args.backend}"
-            + (f" x {args.jobs}" if args.backend == "loky" else "")
-            + ")",
-            flush=True,
-        )
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     work = work_folder(out)
     t0 = time.perf_counter()
     with deferred_interrupts():
-        try:
-            if args.backend == "loky":
-                from joblib import Parallel, delayed
-
-                with Parallel(n_jobs=args.jobs, backend="loky") as pool:
-                    pooled = lambda f, xs: pool(delayed(f)(x) for x in xs)  # noqa: E731
-                    progress = _Progress(pooled, cal.method.population, args.quiet)
-                    posterior, resumed = fit_resumable(cal, scenarios, community, observed, work, map_=progress)
-            else:
-                progress = _Progress(map, cal.method.population, args.quiet)
-                posterior, resumed = fit_resumable(cal, scenarios, community, observed, work, map_=progress)
-        except KeyboardInterrupt:
-            if work.exists():
-                print(f"the fit so far is kept in {work}; run the same command again to continue it", file=sys.stderr)
-            raise
-        progress.finish()
+        with backend(args.backend, workers=args.workers if args.backend != "serial" else None,
+                     scheduler=args.scheduler) as workers:  # fmt: skip
+            m = cal.method
+            plural = "s" if len(cal.fit) > 1 else ""
+            say(
+                f"diffusion-sim calibrate: {cal.name} ({len(cal.fit)} parameter{plural}, {len(observed.villages)} "
+                f"villages, {m.population} particles, up to {m.generations} generations, seed {cal.seed}, "
+                f"{getattr(workers, 'description', args.backend)})"
+            )
+            open_work(work, run_key(cal, scenarios, observed, held_out))
+            try:
+                fitted = _fit_and_check(
+                    cal, scenarios, community, observed, held_out, work, ordered_map(workers), args.quiet
+                )
+            except KeyboardInterrupt:
+                if work.exists():
+                    print(f"the fit so far is kept in {work}; run the same command again to continue it",
+                          file=sys.stderr)  # fmt: skip
+                raise
+        posterior, check, predictive, logs = fitted
         elapsed = time.perf_counter() - t0
         prov = {
             "command": "calibrate",
-            "calibration_file": str(Path(args.file).resolve()),
+            "file": str(Path(args.file).resolve()),
+            "out": str(Path(out)),
             "seed": cal.seed,
             "backend": args.backend,
-            "jobs": args.jobs if args.backend == "loky" else 1,
+            "workers": getattr(workers, "n_workers", 1),
             "seconds": round(elapsed, 3),
-            "resumed_after_generation": resumed,
-            "generation_log": progress.lines,
+            "resumed_after_generation": logs["resumed"],
+            "generation_log": logs["fit"],
+            "held_out_generation_log": logs.get("check"),
         }
-        from diffusion_sim.calibrate.figures import posterior_predictive
-        from diffusion_sim.calibrate.fit import Simulator
-        from diffusion_sim.calibrate.output import PREDICTIVE_DRAWS
+        from diffusion_sim.calibrate.output import write_calibration
 
-        sim = Simulator(scenarios, community, observed, cal.seed)
-        predictive = posterior_predictive(posterior, sim, draws=PREDICTIVE_DRAWS, seed=cal.seed)
-        written = write_calibration(out, posterior, cal, scenarios, prov, observed=observed, predictive=predictive)
+        written = write_calibration(
+            out, posterior, cal, scenarios, prov, observed=observed, predictive=predictive, check=check
+        )
         shutil.rmtree(work, ignore_errors=True)
     if not args.quiet:
-        from diffusion_sim.calibrate.output import summary_table
-
-        if resumed:
-            print(f"  continued a fit interrupted after generation {resumed} (kept in {work})")
-        print(f"  fitted in {elapsed:.1f} s ({posterior.attrs.get('simulations')} simulations)")
-        for row in summary_table(posterior, scenarios).itertuples():
-            flag = "identified" if row.identified else "NOT identified by the data (width ratio >= 0.5)"
-            print(
-                f"  {row.parameter}: median {row.median:.4g}, 90% interval [{row.q05:.4g}, {row.q95:.4g}] "
-                f"(prior [{row.prior_q05:.4g}, {row.prior_q95:.4g}], width ratio {row.width_ratio:.2f}): {flag}"
-            )
-        print(f"  wrote {len(written)} files to {Path(out)}/: {', '.join(written)}")
+        _print_summary(posterior, scenarios, check, elapsed, logs["resumed"], out, written)
     return 0
+
+
+def _fit_and_check(cal, scenarios, community, observed, held_out, work, map_, quiet: bool):
+    """The fit on every village, its predictive curves, and the held-out check (fit without them, predict them)."""
+    from diffusion_sim.calibrate.check import HeldOut, held_out_table
+    from diffusion_sim.calibrate.figures import posterior_predictive
+    from diffusion_sim.calibrate.fit import Simulator
+    from diffusion_sim.calibrate.output import PREDICTIVE_DRAWS, fit_resumable
+
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    sim = Simulator(scenarios, community, observed, cal.seed, rebuild=True)
+    logs: dict[str, list] = {}
+    say(f"  fit to all {len(observed.villages)} villages:")
+    progress = _Progress(map_, cal.method.population, quiet)
+    posterior, resumed = fit_resumable(cal, sim, observed, work / "fit.db", map_=progress)
+    progress.finish()
+    logs["fit"], logs["resumed"] = progress.lines, {"fit": resumed}
+    predictive = posterior_predictive(posterior, sim, draws=PREDICTIVE_DRAWS, seed=cal.seed)
+    check = None
+    if held_out:
+        train = [v for v in observed.villages if v not in held_out]
+        say(f"  held-out check: fit to {len(train)} villages, predict {len(held_out)} ({', '.join(held_out[:8])}"
+            f"{', ...' if len(held_out) > 8 else ''}):")  # fmt: skip
+        progress = _Progress(map_, cal.method.population, quiet)
+        training = observed.subset(train)
+        part, logs["resumed"]["check"] = fit_resumable(
+            cal, sim.for_villages(training), training, work / "check.db", map_=progress
+        )
+        progress.finish()
+        logs["check"] = progress.lines
+        curves = posterior_predictive(part, sim.for_villages(observed.subset(held_out)), draws=PREDICTIVE_DRAWS,
+                                      seed=cal.seed)  # fmt: skip
+        check = HeldOut(held_out, train, part, curves, held_out_table(observed, held_out, curves))
+    return posterior, check, predictive, logs
+
+
+def _print_summary(posterior, scenarios, check, elapsed, resumed, out, written) -> None:
+    from diffusion_sim.calibrate.output import summary_table
+
+    for what, t in resumed.items():
+        if t:
+            name = "fit to every village" if what == "fit" else "held-out check's fit"
+            print(f"  continued the {name}, interrupted after generation {t}")
+    print(f"  done in {elapsed:.1f} s ({posterior.attrs.get('simulations')} simulations in the fit to every village)")
+    for row in summary_table(posterior, scenarios).itertuples():
+        print(
+            f"  {row.parameter}: median {row.median:.4g}, 90% interval [{row.q05:.4g}, {row.q95:.4g}] "
+            f"(prior [{row.prior_q05:.4g}, {row.prior_q95:.4g}], width ratio {row.width_ratio:.2f}): {row.diagnosis}"
+        )
+    if check is not None:
+        total = check.table.iloc[-1]
+        better = int(check.table.iloc[:-1]["model_better"].sum())
+        print(
+            f"  held-out villages: model RMS error {100 * total['model_rms']:.1f} points, Bass "
+            f"{100 * total['bass_rms']:.1f} (model closer in {better} of {len(check.test)}); "
+            f"{100 * total['inside_90']:.0f}% of observed points inside the 90% predictive band"
+        )
+    print(f"  wrote {len(written)} files to {Path(out)}/ (open calibration.html)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,7 +32,7 @@ from pyabc.sampler import Sampler
 
 from diffusion_sim.rng import stream_key
 
-__all__ = ["OrderedSampler", "isolated_global_random", "task_seed"]
+__all__ = ["OrderedSampler", "isolated_global_random", "ordered_map", "task_seed"]
 
 _TASK_SEED: contextvars.ContextVar[int] = contextvars.ContextVar("calibrate_task_seed", default=0)
 
@@ -112,3 +112,31 @@ class OrderedSampler(Sampler):
         if sample.n_accepted < n:
             sample.ok = False
         return sample
+
+
+class _Indexed:
+    """``(i, x) -> (i, fn(x))``: a task that remembers its place (picklable when ``fn`` is)."""
+
+    def __init__(self, fn: Callable[[Any], Any]):
+        self.fn = fn
+
+    def __call__(self, item: tuple[int, Any]) -> tuple[int, Any]:
+        i, x = item
+        return i, self.fn(x)
+
+
+def ordered_map(backend) -> Callable[[Callable, Iterable[Any]], list[Any]]:
+    """An ordered map over a backend of :func:`diffusion_sim.experiment.cluster.backend` (serial, loky, Dask).
+
+    The backend hands results back as they finish; they are put back in task order here, which is
+    all :class:`OrderedSampler` needs to make the posterior independent of the backend.
+    """
+
+    def map_(fn: Callable, xs: Iterable[Any]) -> list[Any]:
+        items = list(enumerate(xs))
+        out: list[Any] = [None] * len(items)
+        for i, result in backend.map_unordered(_Indexed(fn), items):
+            out[i] = result
+        return out
+
+    return map_

@@ -38,6 +38,11 @@ class Observed:
     curves: np.ndarray
     sizes: np.ndarray
 
+    def subset(self, villages: list[str]) -> Observed:
+        """The same observations for ``villages`` only (in the order given)."""
+        idx = [self.villages.index(v) for v in villages]
+        return Observed(self.steps, list(villages), self.curves[:, idx], self.sizes[idx])
+
     def to_frame(self) -> pd.DataFrame:
         """Long form: village, step, coverage, adopters."""
         T, V = self.curves.shape
@@ -109,7 +114,8 @@ def observed_from_survey(scenario: Scenario, community: Community) -> Observed:
     survey = scenario.community.survey
     if pop.adoption_time is None or survey is None:
         raise UserError(
-            "no observed data: give data.file, or use a survey scenario with community.survey.adoption_time",
+            "no observed data: give a CSV of cumulative adoption (--data, or data.file in a calibration file), or "
+            "use a survey scenario with community.survey.adoption_time",
             source="calibration",
             field="data",
         )

@@ -38,27 +38,75 @@ from diffusion_sim.runner import run
 __all__ = ["Simulator", "abc_posterior", "check_calibration", "fit", "intervals"]
 
 
-def check_calibration(path: str | Path) -> tuple[Calibration, Scenarios]:
-    """Load a calibration file and check its priors against its scenario (the experiment files' checks)."""
-    cal = load_calibration(path)
-    scenarios = Scenarios(cal.as_experiment(), Path(path).resolve().parent, source=str(path))
-    check_parameters(scenarios, path, lambda k, p: ("fit", p.path))
+def check_calibration(
+    path: str | Path, cal: Calibration | None = None, folder: Path | None = None
+) -> tuple[Calibration, Scenarios]:
+    """Load a calibration file and check its priors against its scenario (the experiment files' checks).
+
+    With ``cal`` (a calibration made on the command line, ``path`` its scenario file), check that
+    one instead, its relative paths starting from ``folder``; errors then name ``--fit``.
+    """
+    from diffusion_sim.errors import UserError
+
+    if cal is None:
+        cal = load_calibration(path)
+        folder = Path(path).resolve().parent
+        scenarios = Scenarios(cal.as_experiment(), folder, source=str(path))
+        check_parameters(scenarios, path, lambda k, p: ("fit", p.path))
+        return cal, scenarios
+    scenarios = Scenarios(cal.as_experiment(), Path(folder or ".").resolve(), source=str(path))
+    try:
+        check_parameters(scenarios, path, lambda k, p: ("fit", p.path))
+    except UserError as err:
+        import re
+
+        message = re.sub(r"^(?:line \d+: )?fit\.", "", err.message)
+        raise UserError(re.sub(r"^([^:]+): (?:\1: )+", r"\1: ", message), source="--fit") from None
     return cal, scenarios
 
 
-class Simulator:
-    """Unit samples -> the simulated cumulative curves of the observed villages (picklable, for workers)."""
+_BUILT: dict[tuple[str, int], Community] = {}
+"""Communities a worker process built from (community sections, seed): one each, see :class:`Simulator`."""
 
-    def __init__(self, scenarios: Scenarios, community: Community, observed: Observed, seed: int):
+
+class Simulator:
+    """Unit samples -> the simulated cumulative curves of the observed villages (picklable, for workers).
+
+    With ``rebuild`` (the community was built from the scenario and ``seed``, as the command builds
+    it), a pickled simulator leaves the community out, and each worker process builds it once from
+    the scenario and keeps it (:data:`_BUILT`): a Dask or loky worker gets the community once, not
+    with every chunk of particles. Building is deterministic, so it is the same community.
+    """
+
+    def __init__(
+        self, scenarios: Scenarios, community: Community, observed: Observed, seed: int, rebuild: bool = False
+    ):
         self.scenarios = scenarios
         self.parameters = scenarios.exp.parameters
-        self.community = community
+        self.community: Community | None = community
         self.seed = seed
+        self.rebuild = rebuild
         self.steps = observed.steps
         pop = community.population
         names = [pop.village_label(v) for v in range(pop.n_villages)]
         self.columns = np.array([names.index(v) for v in observed.villages], dtype=np.int64)
         self.key = _community_key(scenarios.by_file[scenarios.default])
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.rebuild:
+            state["community"] = None
+        return state
+
+    def base_community(self) -> Community:
+        """The fit's community: the one given, or (in a worker) the one this process built from the scenario."""
+        if self.community is None:
+            cache = (self.key, self.seed)
+            if cache not in _BUILT:
+                _BUILT.clear()  # one calibration at a time per worker
+                _BUILT[cache] = build_community(self.scenarios.by_file[self.scenarios.default], self.seed)
+            self.community = _BUILT[cache]
+        return self.community
 
     def values(self, units: Iterable[float]) -> dict[str, Any]:
         """Each parameter's value (by label) at its unit sample."""
@@ -67,9 +115,19 @@ class Simulator:
     def __call__(self, units: Iterable[float], seed: int) -> np.ndarray:
         """(observed steps, observed villages) simulated curves at these unit samples, run with ``seed``."""
         sc = scenario_for(self.scenarios, self.values(units), source="calibration")
-        community = self.community if _community_key(sc) == self.key else build_community(sc, self.seed)
+        community = self.base_community() if _community_key(sc) == self.key else build_community(sc, self.seed)
         result = run(sc, int(seed), agents=False, community=community, steps=int(self.steps[-1]))
         return village_curves(result.counts, self.steps)[:, self.columns]
+
+    def for_villages(self, observed: Observed) -> Simulator:
+        """The same simulator reading other villages (those of ``observed``)."""
+        other = Simulator.__new__(Simulator)
+        other.__dict__.update(self.__dict__)
+        pop = self.base_community().population
+        names = [pop.village_label(v) for v in range(pop.n_villages)]
+        other.columns = np.array([names.index(v) for v in observed.villages], dtype=np.int64)
+        other.steps = observed.steps
+        return other
 
 
 def observed_for(cal: Calibration, scenarios: Scenarios, community: Community, folder: Path) -> Observed:
@@ -181,9 +239,16 @@ def abc_posterior(
         done = t0 >= cal.method.generations
         if 0 < t0 and not done:
             pops = history.get_all_populations()
-            done = float(pops.loc[pops["t"] == t0 - 1, "epsilon"].iloc[0]) <= cal.method.min_epsilon
+            last = pops.loc[pops["t"] == t0 - 1].iloc[0]
+            done = float(last["epsilon"]) <= cal.method.min_epsilon or (
+                cal.method.population / float(last["samples"]) < cal.method.min_acceptance
+            )
         if not done:
-            history = abc.run(minimum_epsilon=cal.method.min_epsilon, max_nr_populations=cal.method.generations - t0)
+            history = abc.run(
+                minimum_epsilon=cal.method.min_epsilon,
+                max_nr_populations=cal.method.generations - t0,
+                min_acceptance_rate=cal.method.min_acceptance,
+            )
         units, w = history.get_distribution()
         pops = history.get_all_populations()
         epsilon = [float(e) for e in pops.loc[pops["t"] >= 0, "epsilon"]]

@@ -11,6 +11,7 @@ are errors; every problem names the file, line and field), like scenario and exp
       behaviour.external: {distribution: uniform, low: 0.0, high: 0.02}
       roles.household.threshold.mean: {distribution: truncated_normal, mean: 0.6, sd: 0.1, low: 0.3, high: 0.9}
     method: {population: 300, generations: 8}
+    hold_out: 5                             # villages held out for the predictive check (or their names)
     seed: 0
 
 Priors use the experiment files' distribution vocabulary (:mod:`diffusion_sim.experiment.spec`)
@@ -31,7 +32,7 @@ from diffusion_sim.scenario.fields import Strict
 from diffusion_sim.scenario.validation import format_validation_error
 from diffusion_sim.scenario.yaml_source import _read_mapping
 
-__all__ = ["Calibration", "Data", "Method", "Prior", "load_calibration"]
+__all__ = ["PRIOR_ARGUMENTS", "Calibration", "Data", "Method", "Prior", "load_calibration", "parse_prior"]
 
 
 class Prior(Parameter):
@@ -58,6 +59,14 @@ class Method(Strict):
     population: int = Field(300, ge=10, le=100_000, description="Accepted particles per generation.")
     generations: int = Field(8, ge=1, le=100, description="Most generations (each with a smaller tolerance).")
     min_epsilon: float = Field(0.0, ge=0, allow_inf_nan=False, description="Stop once the tolerance is this small.")
+    min_acceptance: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Stop after a generation that accepted fewer than this share of its simulations (the tolerance "
+        "is then about as small as the model can fit the data; more generations cost much and change little).",
+    )
     overall: float = Field(1.0, ge=0, allow_inf_nan=False, description="Weight of the pooled curve in the distance.")
     batch: int = Field(200, ge=1, le=1_000_000, description="Particles sent to the workers at a time.")
 
@@ -72,6 +81,11 @@ class Calibration(Strict):
     data: Data = Field(default_factory=Data, description="The observed adoption.")
     fit: dict[str, Prior] = Field(min_length=1, description="The fitted parameters: dotted path -> prior.")
     method: Method = Field(default_factory=Method, description="ABC-SMC settings.")
+    hold_out: int | list[str] | None = Field(
+        None,
+        description="Villages held out for the predictive check: how many (drawn with the seed), or their names; "
+        "0 for no check. Default: a fifth of the villages (at least 1) when there are 3 or more, else none.",
+    )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Master seed of the sampler, the runs and the community.")
 
     @model_validator(mode="after")
@@ -86,6 +100,12 @@ class Calibration(Strict):
                 )
             if path == "scenario" or path.endswith(".enabled"):
                 raise ValueError(f"fit.{path}: only numeric scenario fields can be fitted")
+        if isinstance(self.hold_out, int) and not isinstance(self.hold_out, bool) and self.hold_out < 0:
+            raise ValueError(
+                f"hold_out: expected a number of villages >= 0 or a list of village names, got {self.hold_out}"
+            )
+        if isinstance(self.hold_out, list) and len(set(self.hold_out)) != len(self.hold_out):
+            raise ValueError("hold_out: a village is named twice")
         return self
 
     @property
@@ -119,3 +139,55 @@ def load_calibration(path: str | Path) -> Calibration:
         return Calibration.model_validate(data)
     except ValidationError as err:
         raise format_validation_error(err, source, origins, data, root=Calibration) from None
+
+
+PRIOR_ARGUMENTS = {
+    "uniform": ("low", "high"),
+    "log_uniform": ("low", "high"),
+    "normal": ("mean", "sd"),
+    "truncated_normal": ("mean", "sd", "low", "high"),
+    "triangular": ("low", "mode", "high"),
+}
+"""The command line's priors (``--fit PATH=NAME(ARGS)``): each distribution's arguments in order."""
+
+
+def parse_prior(text: str) -> tuple[str, dict[str, Any]]:
+    """``PATH=NAME(ARGS)`` from the command line as (path, prior fields); never evaluates anything.
+
+    ``ARGS`` are numbers, in the order of :data:`PRIOR_ARGUMENTS` or named (``low=0, high=0.02``):
+    ``behaviour.external=uniform(0, 0.02)``, ``roles.household.threshold.mean=truncated_normal(0.6, 0.1,
+    0.3, 0.9)``.
+
+    Raises:
+        UserError: naming ``--fit`` and the form expected.
+
+    """
+    import math
+    import re
+
+    from diffusion_sim.errors import UserError
+
+    forms = "; ".join(f"{k}({', '.join(v)})" for k, v in PRIOR_ARGUMENTS.items())
+    m = re.fullmatch(r"\s*([A-Za-z_][\w.\-]*)\s*=\s*([a-z_]+)\s*\((.*)\)\s*", text)
+    if m is None:
+        example = "behaviour.external=uniform(0, 0.02)"
+        raise UserError(f"expected PATH=DISTRIBUTION(ARGUMENTS), e.g. {example}; got {text!r}", source="--fit")
+    path, name, inner = m.group(1), m.group(2), m.group(3)
+    if name not in PRIOR_ARGUMENTS:
+        raise UserError(f"{path}: unknown distribution {name!r}; expected one of: {forms}", source="--fit")
+    want = PRIOR_ARGUMENTS[name]
+    parts = [p.strip() for p in inner.split(",")] if inner.strip() else []
+    fields: dict[str, Any] = {"distribution": name}
+    for k, part in enumerate(parts):
+        key, _, value = part.rpartition("=")
+        key = key.strip() or (want[k] if k < len(want) else "")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if key not in want or key in fields or not math.isfinite(number):
+            raise UserError(f"{path}: expected {name}({', '.join(want)}) with numbers; got {text!r}", source="--fit")
+        fields[key] = number
+    if len(fields) - 1 != len(want):
+        raise UserError(f"{path}: expected {name}({', '.join(want)}) with numbers; got {text!r}", source="--fit")
+    return path, fields
