@@ -32,6 +32,8 @@ examples:
   diffusion-sim compare scenarios/baseline.yaml scenarios/religious_leaders_ipc.yaml \\
       scenarios/religious_leaders_ipc.yaml --set 3:interventions.0.conversion=0.2   # a variant of file 3 only
   diffusion-sim compare scenarios/baseline.yaml scenarios/home_visits_feedback.yaml --precision 1
+  diffusion-sim compare scenarios/baseline.yaml scenarios/home_visits_feedback.yaml \\
+      --posterior results/cal              # each replicate draws the fitted parameters from that posterior
 
 The first file is the baseline. Every scenario runs replicates 0..R-1 of the same seed, so
 differences are paired (common random numbers); the scenarios must describe the same community
@@ -39,6 +41,12 @@ over the same steps, or the command refuses them. --set PATH=VALUE changes every
 --set N:PATH=VALUE only the N-th file on the command line (1 is the baseline). The output folder
 gets report.html (opens offline), outcomes/differences/cost_effectiveness as CSV and Parquet,
 every run's per-step counts in steps.parquet, the scenario files used and provenance.json.
+
+--posterior DIR (the output folder of 'diffusion-sim calibrate') gives each replicate its own draw
+from the calibration's posterior: the fitted parameters are set to one particle's values, drawn by
+weight from the seed and the replicate, the same for every scenario of that replicate (still
+paired). The intervals then include uncertainty about the fitted parameters as well as chance
+variation; outcomes get a posterior_particle column.
 """
 
 
@@ -84,6 +92,14 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-replicates", type=_positive_int, default=200, help="cap on replicates with --precision (default 200)"
+    )
+    p.add_argument(
+        "--posterior",
+        default=None,
+        metavar="DIR",
+        help="a 'diffusion-sim calibrate' output folder: each replicate runs with the fitted parameters of one "
+        "particle of its posterior, drawn by weight (the same for every scenario of the replicate), so the "
+        "intervals include parameter uncertainty",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -143,6 +159,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UserError(
             f"unknown outcome {args.precision_outcome!r}; expected one of {known}", source="--precision-outcome"
         )
+    posterior = None
+    if args.posterior is not None:
+        from diffusion_sim.calibrate.draws import PosteriorDraws
+
+        posterior = PosteriorDraws.load(args.posterior)
+        posterior.check(scenarios, list(args.files), args.seed)
     # everything that can be checked before running is checked before running
     check_output_folder(args.out, command="compare", managed=COMPARE_FILES)
     for f, sc in zip(args.files, scenarios, strict=True):
@@ -156,7 +178,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     scenarios, sources=list(args.files), texts=texts, seed=args.seed, replicates=args.replicates,
                     progress=not args.no_progress and sys.stderr.isatty(), precision=precision,
                     precision_outcome=args.precision_outcome, max_replicates=args.max_replicates,
-                    on_result=steps.add,
+                    on_result=steps.add, posterior=posterior,
                 )  # fmt: skip
             finally:
                 steps.close()
@@ -200,6 +222,13 @@ def _print_comparison(comp, args: argparse.Namespace, elapsed: float) -> None:
     when = f"final: step {last} ({_fmt_days(last * days)})"
     when += f"; sustained: step {read} ({_fmt_days(read * days)})" if read is not None else ""
     print(f"  coverage = share of households; {when}")
+    if comp.posterior is not None:
+        post = comp.posterior
+        names = ", ".join(p["label"] for p in post["parameters"])
+        print(
+            f"  intervals include parameter uncertainty from {post['particles']:,} posterior particles of calibration "
+            f"{post['calibration']} ({names}), one drawn per replicate"
+        )
     d = comp.differences.set_index(["scenario", "outcome"])
     ce = comp.cost_effectiveness.set_index("scenario")
     head = f"  {'scenario':<32} {'coverage':>9} {'vs baseline (95% CI)':>26} {'80% at week':>12} {'cost':>12}"

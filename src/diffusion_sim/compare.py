@@ -11,6 +11,12 @@ Memory stays bounded in the number of scenarios and replicates: a comparison kee
 outcomes and its per-step counts without villages (:meth:`~diffusion_sim.results.RunResult.slim`),
 never the per-agent frames; the full per-step counts can be streamed to disk as they are made
 (``on_result``).
+
+With a posterior (:class:`diffusion_sim.calibrate.draws.PosteriorDraws`), each replicate runs with
+its own particle of a calibration's posterior, the same particle for every scenario of that
+replicate (so differences stay paired): the intervals then include uncertainty about the fitted
+parameters as well as chance variation. Replicates then run one at a time (their parameters
+differ), through the same run path.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +39,9 @@ from diffusion_sim.metrics import Clock, outcomes, paired_differences
 from diffusion_sim.results import RunResult, StepCounts
 from diffusion_sim.runner import run
 from diffusion_sim.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from diffusion_sim.calibrate.draws import PosteriorDraws
 
 __all__ = [
     "COMPARE_FILES",
@@ -104,13 +113,17 @@ class Comparison:
         clock: when outcomes "after the programme" were read (one step for every scenario).
         results: each scenario's slim :class:`RunResult` (per-step counts without villages), by name.
         outcomes: one row per (scenario, replicate); columns of :func:`diffusion_sim.metrics.outcomes`
-            plus ``extra_adopters`` (adopting households minus the baseline's, same replicate).
+            plus ``extra_adopters`` (adopting households minus the baseline's, same replicate) and, with a
+            posterior, ``posterior_particle`` (the particle the replicate ran with).
         differences: one row per (scenario, outcome): mean, paired difference from the baseline and
             its 95% t-interval over replicates (no interval from one replicate).
         cost_effectiveness: one row per scenario: mean extra adopters, mean extra cost, cost per
             extra adopter (ratio of means) with a 95% paired bootstrap interval.
         precision: the precision target and whether it was met (None if none was asked).
         warnings: what a reader must know about the numbers (e.g. too few replicates).
+        posterior: the posterior the replicates drew their fitted parameters from (folder, calibration,
+            particles, parameters with their paths, the particle of each replicate;
+            :meth:`~diffusion_sim.calibrate.draws.PosteriorDraws.record`), or None.
 
     """
 
@@ -126,6 +139,7 @@ class Comparison:
     cost_effectiveness: pd.DataFrame | None = None
     precision: Precision | None = None
     warnings: list[str] = field(default_factory=list)
+    posterior: dict[str, Any] | None = None
 
     @property
     def baseline(self) -> str:
@@ -219,6 +233,7 @@ def compare(
     max_replicates: int = 200,
     batch: int | None = None,
     on_result: Callable[[str, RunResult], None] | None = None,
+    posterior: PosteriorDraws | None = None,
 ) -> Comparison:
     """Run every scenario on replicates 0..R-1 of ``seed`` (batched) and compare them with the first.
 
@@ -237,6 +252,9 @@ def compare(
         batch: replicates added per batch (default: ``replicates``).
         on_result: called with (scenario name, full result without per-agent frame) after each
             scenario's batch, e.g. to stream its per-step counts to disk.
+        posterior: a calibration's posterior: replicate r of every scenario runs with the fitted
+            parameters set to the particle drawn for (seed, r); the outcomes get a ``posterior_particle``
+            column. Checked against every scenario before anything runs.
 
     """
     scenarios = _unique_names(list(scenarios))
@@ -247,6 +265,11 @@ def compare(
     if precision is not None and precision_outcome not in KEY_OUTCOMES + ["extra_adopters"]:
         known = ", ".join(KEY_OUTCOMES + ["extra_adopters"])
         raise UserError(f"unknown outcome {precision_outcome!r}; expected one of {known}", source="--precision-outcome")
+    notes: list[str] = []
+    if posterior is not None:
+        posterior.check(scenarios, sources, seed)  # every fitted path in every scenario, before anything runs
+        notes = [w for w in [posterior.community_warning(scenarios[0], seed)] if w]
+    communities: dict[str, Any] = {}  # with a posterior: one community, kept while the fitted values leave it alone
     comp = Comparison(
         scenarios=scenarios, sources=sources, texts=texts or [""] * len(scenarios), seed=seed, replicates=[],
         clock=Clock.common(scenarios),
@@ -270,11 +293,16 @@ def compare(
             for sc in scenarios:
                 if bar is not None:
                     bar.set_description(sc.name[:30])
-                res = run(sc, seed, replicates=reps, agents=False, on_step=_stepper(bar, len(reps)))
+                if posterior is None:
+                    res = run(sc, seed, replicates=reps, agents=False, on_step=_stepper(bar, len(reps)))
+                else:
+                    res = posterior.run(sc, seed, reps, on_step=_stepper(bar, 1), communities=communities)
                 if on_result is not None:
                     on_result(sc.name, res)
                 t = outcomes(res, comp.clock)
                 t.insert(0, "scenario", sc.name)
+                if posterior is not None:
+                    t.insert(2, "posterior_particle", [posterior.particle(seed, int(r)) for r in t["replicate"]])
                 tables.append(t)
                 parts[sc.name].append(res.counts.without_villages())
                 provenance.setdefault(sc.name, res.provenance)
@@ -298,7 +326,9 @@ def compare(
     comp.replicates = list(range(done))
     for sc in scenarios:
         comp.results[sc.name] = RunResult(counts=StepCounts.concat(parts[sc.name]), provenance=provenance[sc.name])
-    comp.warnings = _warnings(comp)
+    comp.warnings = _warnings(comp) + notes
+    if posterior is not None:
+        comp.posterior = posterior.record(seed, comp.replicates)
     return comp
 
 

@@ -114,6 +114,7 @@ def write_comparison_files(comp: Comparison, folder: Path) -> None:
         else {k: getattr(p, k) for k in ("outcome", "half_width", "cap", "met")}
         | {"achieved": None if not math.isfinite(p.achieved) else p.achieved},
         "warnings": comp.warnings,
+        "posterior": comp.posterior,
         "scenarios": [
             {"name": s.name, "source": src, "digest": s.digest()}
             for s, src in zip(comp.scenarios, comp.sources, strict=True)

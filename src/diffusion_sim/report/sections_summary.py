@@ -62,6 +62,7 @@ def header_section(comp: Comparison) -> str:
         ("Scenarios", str(len(comp.scenarios))),
         ("Replicates", f"{n_rep:,} per scenario (replicates {comp.replicates[0]}–{comp.replicates[-1]})"),
         ("Seed", esc(comp.seed)),
+        *([("Parameters drawn from", _posterior_fact(comp.posterior))] if comp.posterior is not None else []),
         ("Run length", esc(length)),
         ("Currency", esc(base.costs.currency)),
         ("Produced by", f"diffusion-sim {esc(__version__)}"),
@@ -85,14 +86,13 @@ def header_section(comp: Comparison) -> str:
         f"comparison with the baseline ({esc(comp.baseline)}) is therefore <em>paired</em>: the difference is "
         "computed replicate by replicate and then averaged. Intervals in brackets are 95% t-intervals over "
         "replicates of that paired difference; when an interval excludes zero, the difference is unlikely to be "
-        "an accident of the simulation's randomness. <strong>Coverage</strong> is the share of "
+        f"an accident of the simulation's randomness{_or_draws(comp)}. <strong>Coverage</strong> is the share of "
         "<em>households</em> that practise the behaviour; <em>coverage of people</em> weighs each household by "
         "its size; leaders and health workers are groups of their own and count in neither. An <em>adopter</em> "
         "is an adopting household. Times are in steps from the start, with their days; a step is "
-        f"{esc(f'{base.schedule.days_per_step:g}')} days. {_clock_text(comp)} Intervals describe the simulation's "
-        "chance variation under the scenario's assumptions, not uncertainty about those assumptions: check the "
-        "appendix for what each scenario assumes."
+        f"{esc(f'{base.schedule.days_per_step:g}')} days. {_clock_text(comp)}{_uncertainty_text(comp)}"
     )
+    drawn = _posterior_text(comp)
     warnings = "".join(f'<p class="warning"><strong>Warning:</strong> {esc(w)}</p>' for w in comp.warnings)
     precision = _precision_text(comp)
     items = []
@@ -113,8 +113,58 @@ def header_section(comp: Comparison) -> str:
         f"<strong>{esc(comp.baseline)}</strong>, {n_rep:,} paired replicates each, seed {esc(comp.seed)}.</p>"
         f'<dl class="facts">{dl}</dl>'
         f'<nav class="toc"><strong>Contents</strong><ol>{nav}</ol></nav></header>'
-        f'<section id="how-to-read"><h2>How to read this</h2>{warnings}{precision}<p class="howto">{howto}</p>'
+        f'<section id="how-to-read"><h2>How to read this</h2>{warnings}{precision}<p class="howto">{howto}</p>{drawn}'
         f'<h3>Scenarios compared</h3><ul id="scenario-list">{"".join(items)}</ul></section>'
+    )
+
+
+def _parameter_list(post: dict) -> str:
+    """The fitted parameters as ``label (path)`` (the path only where it is the label)."""
+    shown = []
+    for p in post["parameters"]:
+        path = f"<code>{esc(p['path'])}</code>"
+        shown.append(path if p["label"] == p["path"] else f"{esc(p['label'])} ({path})")
+    return ", ".join(shown)
+
+
+def _posterior_fact(post: dict) -> str:
+    """The facts list's line on the posterior: calibration, particles, parameters."""
+    return (
+        f"posterior of calibration <strong>{esc(post['calibration'])}</strong> ({post['particles']:,} particles): "
+        f"{_parameter_list(post)}"
+    )
+
+
+def _or_draws(comp: Comparison) -> str:
+    return "" if comp.posterior is None else " or of the parameter draws"
+
+
+def _uncertainty_text(comp: Comparison) -> str:
+    """Without a posterior: the intervals are chance variation only (with one, :func:`_posterior_text` says more)."""
+    if comp.posterior is not None:
+        return ""
+    return (
+        " Intervals describe the simulation's chance variation under the scenario's assumptions, not uncertainty "
+        "about those assumptions: check the appendix for what each scenario assumes."
+    )
+
+
+def _posterior_text(comp: Comparison) -> str:
+    """With a posterior: each replicate's own draw, paired across scenarios, and what the intervals then include."""
+    post = comp.posterior
+    if post is None:
+        return ""
+    one = len(post["parameters"]) == 1
+    what, values = ("parameter", "value") if one else ("parameters", "values")
+    return (
+        '<p class="howto" id="parameter-uncertainty"><strong>Parameter uncertainty.</strong> Each replicate ran '
+        f"with its own draw from the posterior of the calibration <strong>{esc(post['calibration'])}</strong> "
+        f"({post['particles']:,} particles, drawn by weight; from <code>{esc(post['folder'])}</code>): the fitted "
+        f"{what} {_parameter_list(post)} took that particle's {values}. The same draw was used for every scenario "
+        "of that replicate, so the differences stay paired. The intervals therefore include uncertainty about the "
+        f"fitted {what} as well as the simulation's chance variation; every other assumption is still fixed at each "
+        "scenario's value: check the appendix for what each scenario assumes. The particle of each replicate is in "
+        "the outcomes table (<code>posterior_particle</code>) and in provenance.json.</p>"
     )
 
 
