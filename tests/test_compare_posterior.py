@@ -217,7 +217,7 @@ BAD = {
     ),
     "intervention-lacking": (
         _fitting("interventions.home_visits.conversion", "conv"),
-        r"in scenario base .*fitted interventions\.home_visits\.conversion, but this scenario has no intervention",
+        r"in scenario base .*interventions\.home_visits\.conversion: no intervention 'home_visits' in scenario base",
     ),
     "community": (
         _fitting("community.household_size", low=3, high=6),

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from diffusion_sim.calibrate.spec import Calibration
 from diffusion_sim.errors import UserError
-from diffusion_sim.experiment.design import _intervention_index, _value_at
+from diffusion_sim.experiment.design import Scenarios, _value_at, scenario_for
 from diffusion_sim.experiment.run import _community_key
 from diffusion_sim.rng import stream_key
 from diffusion_sim.scenario import Scenario, apply_overrides, load_scenario
@@ -144,32 +144,11 @@ class PosteriorDraws:
         return self._with_values(scenario, self.values_of(self.particle(seed, replicate)))
 
     def _with_values(self, scenario: Scenario, values: dict[str, float], where: str | None = None) -> Scenario:
+        """``scenario`` with the fitted paths set to ``values`` (by path), as the calibration set them."""
         where = where or f"scenario {scenario.name}"
         source = f"{self.source} (calibration {self.calibration.name}), in {where}"
-        dump = scenario.model_dump(mode="json")
-        overrides: dict[str, Any] = {}
-        for path, value in values.items():
-            parts = path.split(".")
-            if parts[0] == "interventions" and len(parts) >= 2 and not parts[1].isdigit():
-                k = _intervention_index(scenario, parts[1])
-                if k is None:
-                    raise UserError(
-                        f"the calibration fitted {path}, but this scenario has no intervention {parts[1]!r}; every "
-                        "scenario of the comparison needs every fitted path",
-                        source=source,
-                    )
-                parts = ["interventions", str(k), *parts[2:]]
-            current = _value_at(dump, parts)
-            if isinstance(current, bool) or (current is not None and not isinstance(current, int | float)):
-                raise UserError(
-                    f"expected a numeric field to set from the posterior, but it holds {current!r}",
-                    source=source,
-                    field=path,
-                )
-            if isinstance(current, int):
-                value = int(np.rint(value))  # an integer field, as the calibration set it (experiment.design)
-            overrides[".".join(parts)] = value
-        return apply_overrides(scenario, overrides, source=source)
+        around = Scenarios.around(self.calibration.as_experiment(), scenario, name=where)
+        return scenario_for(around, {p.label: values[p.path] for p in self.parameters}, source=source)
 
     def check(self, scenarios: Sequence[Scenario], sources: Sequence[str] | None = None, seed: int = 0) -> None:
         """Check, before anything runs, that every fitted path can be set in every scenario.

@@ -132,6 +132,13 @@ class Scenarios:
             self.by_file[f] = sc
         self.default = files[0]
 
+    @classmethod
+    def around(cls, exp: Experiment, scenario: Scenario, name: str = "scenario") -> Scenarios:
+        """An experiment's parameters around one scenario already loaded (to set its values by :func:`scenario_for`)."""
+        obj = cls.__new__(cls)
+        obj.exp, obj.by_file, obj.default = exp, {name: scenario}, name
+        return obj
+
 
 def _intervention_index(sc: Scenario, ref: str) -> int | None:
     """The list position of an intervention named by its stream identity (``id`` or type) or its name."""
