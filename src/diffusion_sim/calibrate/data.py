@@ -26,7 +26,7 @@ from diffusion_sim.errors import UserError
 from diffusion_sim.population import HOUSEHOLD
 from diffusion_sim.scenario.schema import Scenario
 
-__all__ = ["Observed", "observed_from_csv", "observed_from_survey"]
+__all__ = ["Observed", "observed_from_csv", "observed_from_survey", "village_households"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +56,8 @@ class Observed:
         )
 
 
-def _households(community: Community) -> tuple[list[str], np.ndarray]:
+def village_households(community: Community) -> tuple[list[str], np.ndarray]:
+    """Every village's label and number of households."""
     pop = community.population
     names = [pop.village_label(v) for v in range(pop.n_villages)]
     sizes = np.bincount(pop.village[pop.role == HOUSEHOLD], minlength=pop.n_villages)
@@ -77,7 +78,7 @@ def observed_from_csv(path: str | Path, community: Community) -> Observed:
             f"expected columns village, step and one of adopters or coverage; got {', '.join(frame.columns)}",
             source=source,
         )
-    names, sizes = _households(community)
+    names, sizes = village_households(community)
     unknown = sorted(set(frame["village"]) - set(names))
     if unknown:
         raise UserError(
@@ -121,7 +122,7 @@ def observed_from_survey(scenario: Scenario, community: Community) -> Observed:
         )
     start = survey.start if survey.start is not None else 1
     steps = np.arange(scenario.schedule.steps + 1, dtype=np.int64)
-    names, sizes = _households(community)
+    names, sizes = village_households(community)
     hh = pop.role == HOUSEHOLD
     t = pop.adoption_time[hh]
     village = pop.village[hh]

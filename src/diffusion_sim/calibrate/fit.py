@@ -35,7 +35,7 @@ from diffusion_sim.experiment.design import Scenarios, scenario_for, value_of
 from diffusion_sim.experiment.run import _community_key, check_parameters
 from diffusion_sim.runner import run
 
-__all__ = ["Simulator", "abc_posterior", "check_calibration", "fit", "intervals"]
+__all__ = ["Simulator", "abc_posterior", "check_calibration", "fit", "intervals", "simulated_observed"]
 
 
 def check_calibration(
@@ -128,6 +128,25 @@ class Simulator:
         other.columns = np.array([names.index(v) for v in observed.villages], dtype=np.int64)
         other.steps = observed.steps
         return other
+
+
+def simulated_observed(
+    scenarios: Scenarios, community: Community, values: dict[str, Any], steps: np.ndarray, seed: int
+) -> Observed:
+    """Observations made by the model itself: every village's curve at ``steps`` from one run at ``values``.
+
+    ``values`` are the fitted parameters' values by label (the "truth"); the run uses ``seed``. For
+    known-answer tests and benchmarks: fitting these data should recover ``values``.
+    """
+    from diffusion_sim.calibrate.data import village_households
+
+    sc = scenario_for(scenarios, values, source="simulated data")
+    steps = np.asarray(steps, dtype=np.int64)
+    result = run(sc, int(seed), agents=False, community=community, steps=int(steps[-1]))
+    names, sizes = village_households(community)
+    keep = np.flatnonzero(sizes > 0)
+    curves = village_curves(result.counts, steps)[:, keep]
+    return Observed(steps, [names[k] for k in keep], curves, sizes[keep])
 
 
 def observed_for(cal: Calibration, scenarios: Scenarios, community: Community, folder: Path) -> Observed:
