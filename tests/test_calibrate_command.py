@@ -121,6 +121,41 @@ def test_loky_gives_the_serial_posterior(fitted, tmp_path):
     assert (par / "posterior.csv").read_bytes() == (out / "posterior.csv").read_bytes()
 
 
+def test_dask_gives_the_serial_posterior(fitted, tmp_path):
+    path, out = fitted
+    par = tmp_path / "dask"
+    assert main(["calibrate", str(path), "--out", str(par), "--quiet", "--backend", "dask", "--workers", "2"]) == 0
+    for name in ("posterior.csv", "summary.csv", "heldout.csv", "predictive.csv"):
+        assert (par / name).read_bytes() == (out / name).read_bytes(), name
+    assert json.loads((par / "provenance.json").read_text())["backend"] == "dask"
+
+
+def test_workers_build_the_community_once_instead_of_receiving_it(fitted):
+    import pickle
+
+    from diffusion_sim.calibrate import fit as fit_module
+    from diffusion_sim.calibrate.fit import Simulator, check_calibration, observed_for
+    from diffusion_sim.community import build_community
+
+    path, _ = fitted
+    cal, scenarios = check_calibration(path)
+    community = build_community(scenarios.by_file[scenarios.default], cal.seed)
+    observed = observed_for(cal, scenarios, community, path.parent)
+    shipped = Simulator(scenarios, community, observed, cal.seed)
+    rebuilt = Simulator(scenarios, community, observed, cal.seed, rebuild=True)
+    small, big = pickle.dumps(rebuilt), pickle.dumps(shipped)
+    assert len(small) < len(big) / 3  # the community is most of a simulator's bytes
+    fit_module._BUILT.clear()
+    worker = pickle.loads(small)
+    assert worker.community is None
+    a, b = worker([0.4, 0.5], seed=3), shipped([0.4, 0.5], seed=3)
+    np.testing.assert_array_equal(a, b)  # the community built in the worker is the same community
+    assert len(fit_module._BUILT) == 1
+    again = pickle.loads(small)
+    again([0.4, 0.5], seed=3)
+    assert again.community is worker.community  # built once per process, then kept
+
+
 def test_rerun_into_its_own_folder_replaces_it(fitted, tmp_path):
     path, out = fitted
     copy = tmp_path / "copy"

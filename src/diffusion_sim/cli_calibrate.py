@@ -32,7 +32,7 @@ examples:
   diffusion-sim calibrate calibration.yaml --backend loky --workers 2 --seed 3 --out results/cal-seed3
   diffusion-sim calibrate calibration.yaml --backend dask --scheduler tcp://127.0.0.1:8786
 
-FILE is a calibration file (scenario, data, priors, method: see docs/calibration.md) or a scenario
+FILE is a calibration file (scenario, data, priors, method: README.md, Calibration) or a scenario
 with --fit (and --data, unless it is a survey with adoption times). Priors: uniform(low, high),
 log_uniform(low, high), normal(mean, sd), truncated_normal(mean, sd, low, high), triangular(low, mode,
 high); the scenario schema's bounds are enforced. Everything is checked before any simulation.
