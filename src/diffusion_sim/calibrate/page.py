@@ -7,7 +7,6 @@ carries no timestamp and escapes every string that came from a file (names, vill
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -187,14 +186,14 @@ def _generations(prov: dict[str, Any]) -> str:
         )  # fmt: skip
         for g in log
     ]
-    return "<h2>Generations</h2>" + html_table(
+    return "<h2>Generations of the fit to every village</h2>" + html_table(
         "generations", ["generation", "tolerance", "acceptance", "simulations"], rows
     )
 
 
 def render_page(cal, prov, summary, corr, observed, fit_fig, bass, check, held_fig) -> str:
     """The whole page (a string of HTML)."""
-    out = esc(Path(str(prov.get("out", "DIR"))).name) if prov.get("out") else "DIR"
+    out = esc(prov["out"]) if prov.get("out") else "DIR"
     body = (
         f"<h1>Calibration: {esc(cal.name)}</h1>"
         + (f"<p>{esc(cal.description)}</p>" if cal.description else "")
