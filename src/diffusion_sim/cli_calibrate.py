@@ -204,7 +204,10 @@ def validate_calibration_line(path: str) -> str:
 
 
 class _Progress:
-    """An ordered map that reports each finished generation: its tolerance and acceptance rate.
+    """An ordered map that reports each finished generation (tolerance, acceptance rate) and shows a progress bar.
+
+    On a terminal (stderr) a tqdm bar counts the generation's accepted particles against the
+    population, with the simulations so far; it is replaced by the generation's line when it ends.
 
     :class:`~diffusion_sim.calibrate.abc.OrderedSampler` hands ``map_`` a partial of pyabc's
     ``simulate_one``, whose keywords carry the generation ``t`` and its tolerance ``eps``; a
@@ -221,6 +224,7 @@ class _Progress:
         self.accepted = self.evaluated = 0
         self.t0 = time.perf_counter()
         self.lines: list[dict[str, Any]] = []
+        self.bar = None  # a progress bar of the generation's accepted particles, on a terminal only
 
     def __call__(self, f: Callable, xs: Iterable[Any]) -> list[Any]:
         kw = getattr(f.args[0], "keywords", {}) if getattr(f, "args", None) else {}
@@ -233,17 +237,28 @@ class _Progress:
                 self.eps = float(eps(t)) if eps is not None and t is not None and t >= 0 else None
             except Exception:  # noqa: BLE001 - the tolerance is only reported
                 self.eps = None
+            if t is not None and t >= 0 and not self.quiet and sys.stderr.isatty():
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=self.population, desc=f"  generation {t + 1}", unit=" accepted", leave=False)
         out = list(self.map_(f, xs))
+        before = self.accepted
         for part in out:
             for particle in part:
                 if self.accepted >= self.population:
                     break
                 self.evaluated += 1
                 self.accepted += bool(getattr(particle, "accepted", False))
+        if self.bar is not None:
+            self.bar.update(self.accepted - before)
+            self.bar.set_postfix_str(f"{self.evaluated} simulations", refresh=True)
         return out
 
     def finish(self) -> None:
         """Report the generation in progress (if any, and not pyabc's calibration sample t = -1)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
         if self.t is None or self.t < 0 or self.evaluated == 0:
             self.t = None
             return
