@@ -47,13 +47,15 @@ PRIOR = {
 STEPS = np.arange(0, 105, 8)
 
 
-def calibration_text(population: int, generations: int, seed: int) -> str:
+def calibration_text(population: int, generations: int, seed: int, hold_out: int = 5, data: bool = True) -> str:
+    """The known-answer case's calibration file (also used by tests/test_calibrate_known_answer.py)."""
     priors = "".join(f"  {k}: {{distribution: uniform, low: {lo}, high: {hi}}}\n" for k, (lo, hi) in PRIOR.items())
     return (
-        f"name: benchmark\nscenario: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
+        f"name: known_answer\nscenario: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
         "set: {community.households: 1000, community.villages: 25, community.seed: 7, schedule.steps: 104}\n"
-        f"data: {{file: observed.csv}}\nfit:\n{priors}"
-        f"method: {{population: {population}, generations: {generations}}}\nhold_out: 5\nseed: {seed}\n"
+        + ("data: {file: observed.csv}\n" if data else "")
+        + f"fit:\n{priors}method: {{population: {population}, generations: {generations}}}\n"
+        f"hold_out: {hold_out}\nseed: {seed}\n"
     )
 
 

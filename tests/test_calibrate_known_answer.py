@@ -19,6 +19,7 @@ fit seed = repeat) on two loky workers: about 10-20 s a fit.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -30,25 +31,13 @@ from diffusion_sim.community import build_community
 from diffusion_sim.experiment.cluster import backend
 
 ROOT = Path(__file__).resolve().parents[1]
-TRUTH = {"behaviour.external": 0.003, "behaviour.imitation": 0.02, "roles.household.threshold.mean": 0.65}
-PRIOR = {
-    "behaviour.external": (0.0, 0.02),
-    "behaviour.imitation": (0.0, 0.1),
-    "roles.household.threshold.mean": (0.3, 0.9),
-}
-STEPS = np.arange(0, 105, 8)
+_spec = importlib.util.spec_from_file_location("calibration_benchmark", ROOT / "benchmarks" / "calibration.py")
+CASE = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(CASE)  # the benchmark's known-answer case: one definition of truth, priors and steps
+TRUTH, PRIOR, STEPS = CASE.TRUTH, CASE.PRIOR, CASE.STEPS
 REPEATS = 4
 NARROWING_REPEATS = 2
 MIN_INSIDE = 10  # of REPEATS x 3
-
-
-def _text(seed: int) -> str:
-    priors = "".join(f"  {k}: {{distribution: uniform, low: {lo}, high: {hi}}}\n" for k, (lo, hi) in PRIOR.items())
-    return (
-        f"name: known_answer\nscenario: {ROOT / 'scenarios' / 'baseline.yaml'}\n"
-        "set: {community.households: 1000, community.villages: 25, community.seed: 7, schedule.steps: 104}\n"
-        f"fit:\n{priors}method: {{population: 150, generations: 5}}\nhold_out: 0\nseed: {seed}\n"
-    )
 
 
 def _widths(posterior) -> dict[str, tuple[bool, float, float]]:
@@ -75,7 +64,7 @@ def fits(tmp_path_factory):
         map_ = ordered_map(workers)
         for r in range(REPEATS):
             path = folder / f"cal{r}.yaml"
-            path.write_text(_text(r), encoding="utf-8")
+            path.write_text(CASE.calibration_text(150, 5, r, hold_out=0, data=False), encoding="utf-8")
             cal, scenarios = check_calibration(path)
             community = build_community(scenarios.by_file[scenarios.default], cal.seed)
             observed = simulated_observed(scenarios, community, TRUTH, STEPS, seed=1000 + r)

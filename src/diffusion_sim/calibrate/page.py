@@ -7,6 +7,7 @@ carries no timestamp and escapes every string that came from a file (names, vill
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -19,29 +20,26 @@ from diffusion_sim.report.markup import cell, esc, figure_html, html_page, html_
 __all__ = ["render_page"]
 
 
-def _g(x: Any, digits: int = 4) -> str:
+def _number(x: Any, form: Callable[[float], str]) -> str:
+    """``form(x)`` for a number, a dash for a missing one (None, NaN, text)."""
     try:
         v = float(x)
     except (TypeError, ValueError):
         return DASH
-    return DASH if math.isnan(v) else f"{v:.{digits}g}"
+    return DASH if math.isnan(v) else form(v)
+
+
+def _g(x: Any, digits: int = 4) -> str:
+    return _number(x, lambda v: f"{v:.{digits}g}")
 
 
 def _pct(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return DASH
-    return DASH if math.isnan(v) else f"{100 * v:.1f}%"
+    return _number(x, lambda v: f"{100 * v:.1f}%")
 
 
 def _points(x: Any) -> str:
     """A difference of shares in percentage points."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return DASH
-    return DASH if math.isnan(v) else f"{100 * v:.1f} points"
+    return _number(x, lambda v: f"{100 * v:.1f} points")
 
 
 def _plural(n: int, word: str) -> str:
