@@ -38,7 +38,8 @@ def printed(path: Path) -> str:
 
 
 def test_there_are_notebooks():
-    assert {"sensitivity_analysis.ipynb", "quickstart.ipynb", "planner_comparison.ipynb"} <= {p.name for p in NOTEBOOKS}
+    expected = {"sensitivity_analysis.ipynb", "quickstart.ipynb", "planner_comparison.ipynb", "calibration.ipynb"}
+    assert expected <= {p.name for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -66,3 +67,37 @@ def test_planner_comparison_reads_on_one_clock_and_its_frontier_icers_increase()
     assert re.search(r"efficiency frontier: baseline -> \w+", text)
     icers = [float(x) for x in re.findall(r"adopters for [\d,]+ USD more, ([\d.]+) USD each", text)]
     assert icers and icers == sorted(icers)  # what is left after removing extended dominance
+
+
+def test_calibration_checks_a_held_out_city_and_compares_with_parameter_uncertainty():
+    text = printed(FOLDER / "calibration.ipynb")
+    # the identification rule as printed: identified exactly when the 90% interval is under half the prior's
+    lines = re.findall(r"^([\w.]+): median .*?, (\d+)% of the prior's width: (identified|not identified)", text, re.M)
+    assert {name for name, _, _ in lines} == {
+        "behaviour.external",
+        "behaviour.imitation",
+        "roles.household.threshold.mean",
+    }
+    for _, width, verdict in lines:
+        if int(width) != 50:  # (a ratio printed as 50% may be either side of 0.5)
+            assert (int(width) < 50) == (verdict == "identified")
+    # heldout.csv names the city the command said it held out, with both errors
+    (command_city,) = re.search(r"held-out check: fit to 3 villages, predict 1 \((\w+)\)", text).groups()
+    assert re.search(r"^held-out city: (\w+)$", text, re.M).group(1) == command_city
+    model, bass = map(
+        float, re.search(rf"city {command_city} \(.*model RMS error ([\d.]+) points, Bass ([\d.]+)", text).groups()
+    )
+    assert 0 < model < 100 and 0 < bass < 100
+    assert "the scenario's four are the top four: True" in text
+    # the key difference with and without the posterior: both intervals hold their mean, the posterior's is wider
+    key, number = {}, r"([-+\d.]+)"
+    pattern = rf"key difference, four visits, months to 50%, ([\w ]+): {number} \[{number}, {number}\]"
+    for run, diff, low, high in re.findall(pattern, text):
+        diff, low, high = float(diff), float(low), float(high)
+        assert low <= diff <= high < 0  # four visits bring the month of 50% forward
+        key[run] = high - low
+    assert key["with posterior"] >= key["fixed parameters"] > 0
+    assert "The intervals therefore include uncertainty about the fitted parameters" in text
+    # the reported interval is one of a mean over the posterior: it narrows with more replicates
+    widths = [float(w) for w in re.findall(r"interval of the mean on \d+ replicates .*, width ([\d.]+) points", text)]
+    assert len(widths) == 2 and widths[1] < widths[0]
