@@ -110,11 +110,16 @@ def test_observed_from_survey_adoption_times():
     sc = load_scenario(ROOT / "scenarios" / "medical_innovation.yaml")
     community = build_community(sc, 0)
     obs = observed_from_survey(sc, community)
-    assert obs.curves.shape == (sc.schedule.steps + 1, 4)
+    # observed up to month 17 (never: 18), i.e. step 15 (start: 3), although the schedule runs 17 steps
+    assert sc.schedule.steps == 17 and list(obs.steps) == list(range(16)) and obs.curves.shape == (16, 4)
     assert int(np.rint(obs.curves[0] * obs.sizes).sum()) == 20  # adopted before month 3: the initial adopters
     t = community.population.adoption_time
-    assert int(np.rint(obs.curves[-1] * obs.sizes).sum()) == int(np.sum(np.isfinite(t) & (t <= 19)))
+    assert int(np.rint(obs.curves[-1] * obs.sizes).sum()) == int(np.sum(np.isfinite(t) & (t <= 17))) == 109
+    assert int(np.rint(obs.curves[5] * obs.sizes).sum()) == int(np.sum(np.isfinite(t) & (t <= 7)))  # month 7
     assert np.all(np.diff(obs.curves, axis=0) >= 0)
+    shorter = observed_from_survey(sc.model_copy(update={"schedule": sc.schedule.model_copy(update={"steps": 9})}),
+                                   community)  # fmt: skip
+    assert list(shorter.steps) == list(range(10))  # a shorter schedule ends the observations first
 
 
 def test_observed_csv_errors_name_the_problem(tmp_path):

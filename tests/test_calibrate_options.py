@@ -90,7 +90,7 @@ def test_scenario_with_data_and_fit_equals_the_calibration_file(data, tmp_path):
 def test_options_change_a_calibration_files_settings(data, tmp_path):
     path = data.parent / "cal.yaml"
     out = tmp_path / "changed"
-    argv = ["calibrate", str(path), "--fit", "behaviour.external=uniform(0, 0.01)", "--hold-out", "0,2"]
+    argv = ["calibrate", str(path), "--fit", "behaviour.external=uniform(0, 0.01)", "--hold-out-villages", "0,2"]
     assert main([*argv, "--particles", "20", "--generations", "2", "--out", str(out), "--quiet"]) == 0
     prov = json.loads((out / "provenance.json").read_text())
     assert list(prov["calibration"]["fit"]) == ["behaviour.imitation", "behaviour.external"]  # added to the file's
@@ -114,7 +114,7 @@ def test_options_change_a_calibration_files_settings(data, tmp_path):
         (["--fit", "behaviour.imitation=uniform(0.3, 0.2)"], r"^error: --fit: behaviour\.imitation: low \(0\.3\)"),
         (["--fit", "behaviour.imitation=uniform(0, 0.2)", "--hold-out", "4"], r"hold_out: holding out 4 of 4"),
         (["--fit", "behaviour.imitation=uniform(0, 0.2)", "--hold-out", "9"], r"hold_out: holding out 9 of 4"),
-        (["--fit", "behaviour.imitation=uniform(0, 0.2)", "--hold-out", "0,7"], r"village\(s\) 7 are not in"),
+        (["--fit", "behaviour.imitation=uniform(0, 0.2)", "--hold-out-villages", "0,7"], r"village\(s\) 7 are not in"),
         (["--fit", "behaviour.imitation=uniform(0, 0.2)", "--data", "nope.csv"], r"^error: nope\.csv: no such file"),
     ],
 )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from diffusion_sim.cli import _add_set_option, _command, _folder_name, _positive_int, _seed
+from diffusion_sim.cli import _add_set_option, _command, _folder_name, _non_negative_int, _positive_int, _seed
 
 BACKENDS = (
     "serial",
@@ -25,8 +25,9 @@ __all__ = ["CALIBRATE_EPILOG", "add_calibrate", "cmd_calibrate", "is_calibration
 
 CALIBRATE_EPILOG = """\
 examples:
-  diffusion-sim calibrate scenarios/medical_innovation.yaml --fit behaviour.external='uniform(0, 0.1)' \\
-      --fit behaviour.imitation='uniform(0, 0.4)' --out results/calibration     # the survey's adoption times
+  diffusion-sim calibrate scenarios/medical_innovation.yaml --set 'interventions=[]' \\
+      --fit behaviour.external='uniform(0, 0.2)' --fit behaviour.imitation='uniform(0, 0.4)' \\
+      --out results/calibration     # the survey's adoption times, without the file's made-up visit
   diffusion-sim calibrate scenarios/baseline.yaml --data observed.csv --fit behaviour.external='uniform(0, 0.02)' \\
       --set community.households=1000 --set community.villages=25
   diffusion-sim calibrate calibration.yaml --backend loky --workers 2 --seed 3 --out results/cal-seed3
@@ -50,16 +51,11 @@ interruption and it continues after the last complete generation.
 """
 
 
-def _hold_out(text: str) -> int | list[str]:
-    """``--hold-out``: a number of villages, or village names separated by commas."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
+def _villages(text: str) -> list[str]:
+    """``--hold-out-villages``: village names separated by commas."""
     names = [v.strip() for v in text.split(",") if v.strip()]
     if not names:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of villages or village names separated by commas, got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"expected village names separated by commas, got {text!r}")
     return names
 
 
@@ -81,9 +77,12 @@ def add_calibrate(sub: argparse._SubParsersAction) -> None:
                    help="a parameter to fit and its prior, e.g. behaviour.external='uniform(0, 0.02)' (repeatable; "
                    "adds to or replaces the file's)")  # fmt: skip
     _add_set_option(p, "a fixed change of the scenario before fitting (repeatable)")
-    p.add_argument("--hold-out", type=_hold_out, default=None, metavar="N|V1,V2",
-                   help="villages held out for the predictive check: how many, or their names; 0: no check "
-                   "(default: the file's, else a fifth of the villages)")  # fmt: skip
+    held = p.add_mutually_exclusive_group()
+    held.add_argument("--hold-out", type=_non_negative_int, default=None, metavar="N",
+                      help="how many villages to hold out for the predictive check, drawn with the seed; 0: no check "
+                      "(default: the file's, else a fifth of the villages)")  # fmt: skip
+    held.add_argument("--hold-out-villages", dest="hold_out", type=_villages, default=None, metavar="V1,V2",
+                      help="the villages to hold out, by name (as the data name them)")  # fmt: skip
     p.add_argument("--particles", type=_positive_int, default=None, help="particles per generation (default 300)")
     p.add_argument("--generations", type=_positive_int, default=None, help="most generations (default 8)")
     p.add_argument(

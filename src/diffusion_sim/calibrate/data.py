@@ -9,7 +9,8 @@ Two sources, one shape (:class:`Observed`):
 * a survey community's per-person adoption times (``population.adoption_time``): with the survey's
   ``start``, a respondent who adopted at time ``a`` has adopted by the end of step
   ``a - start + 1`` (those before ``start`` are the initial adopters of step 0), the mapping the
-  survey import uses; every step of the scenario's schedule is observed.
+  survey import uses; every step of the scenario's schedule up to the survey's end of observation
+  (the ``never`` code less one, else the last adoption time) is observed.
 """
 
 from __future__ import annotations
@@ -109,8 +110,24 @@ def observed_from_csv(path: str | Path, community: Community) -> Observed:
     return Observed(steps=table.index.to_numpy(np.int64), villages=listed, curves=curves, sizes=sizes[idx])
 
 
+def _last_observed_step(survey, times: np.ndarray, start: float) -> int:
+    """The last step the survey observed: its end of observation is the ``never`` code less one, else the last adoption.
+
+    A respondent coded ``never`` (say 18) had not adopted by the end of observation (17): a step
+    after it would count such respondents as still not adopted at times nobody observed.
+    """
+    try:
+        end = float(survey.never) - 1 if survey.never is not None else math.nan
+    except (TypeError, ValueError):
+        end = math.nan
+    if not math.isfinite(end):
+        finite = times[np.isfinite(times)]
+        end = float(finite.max()) if len(finite) else float(start)
+    return max(0, math.floor(end - start + 1))
+
+
 def observed_from_survey(scenario: Scenario, community: Community) -> Observed:
-    """Cumulative adoption per village from a survey community's adoption times, at every scheduled step."""
+    """Cumulative adoption per village from a survey community's adoption times, at every observed scheduled step."""
     pop = community.population
     survey = scenario.community.survey
     if pop.adoption_time is None or survey is None:
@@ -121,10 +138,10 @@ def observed_from_survey(scenario: Scenario, community: Community) -> Observed:
             field="data",
         )
     start = survey.start if survey.start is not None else 1
-    steps = np.arange(scenario.schedule.steps + 1, dtype=np.int64)
     names, sizes = village_households(community)
     hh = pop.role == HOUSEHOLD
     t = pop.adoption_time[hh]
+    steps = np.arange(min(scenario.schedule.steps, _last_observed_step(survey, t, start)) + 1, dtype=np.int64)
     village = pop.village[hh]
     curves = np.zeros((len(steps), len(names)))
     for i, s in enumerate(steps):

@@ -25,7 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from diffusion_sim.experiment.spec import Design, Experiment, Parameter
 from diffusion_sim.scenario.fields import Strict
@@ -81,12 +81,18 @@ class Calibration(Strict):
     data: Data = Field(default_factory=Data, description="The observed adoption.")
     fit: dict[str, Prior] = Field(min_length=1, description="The fitted parameters: dotted path -> prior.")
     method: Method = Field(default_factory=Method, description="ABC-SMC settings.")
-    hold_out: int | list[str] | None = Field(
+    hold_out: int | list[str | int] | None = Field(
         None,
         description="Villages held out for the predictive check: how many (drawn with the seed), or their names; "
         "0 for no check. Default: a fifth of the villages (at least 1) when there are 3 or more, else none.",
     )
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Master seed of the sampler, the runs and the community.")
+
+    @field_validator("hold_out", mode="after")
+    @classmethod
+    def _village_names(cls, value: int | list[str | int] | None) -> int | list[str] | None:
+        """Villages named by number in YAML (``[3]``) are the names the data give them (``"3"``)."""
+        return [str(v) for v in value] if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _priors(self) -> Calibration:
