@@ -147,9 +147,21 @@ def test_report_says_the_intervals_include_parameter_uncertainty(paired):
     assert "Each replicate ran with its own draw from the posterior of the calibration <strong>tiny</strong>" in html
     assert "same draw was used for every scenario of that replicate" in html
     assert "<code>behaviour.imitation</code>" in html
+    assert "intervals of the <em>average</em> difference over the draws: they narrow as replicates are added" in html
+    assert 'id="parameter-spread"' in html and "final coverage: middle 90% of replicates" in html
     plain = compare([scen("base"), scen("visits", VISITS)], seed=4, replicates=2)
     html = render_report(plain)
-    assert CHANCE_ONLY in html and "Parameter uncertainty" not in html
+    assert CHANCE_ONLY in html and "Parameter uncertainty" not in html and "parameter-spread" not in html
+
+
+def test_spread_is_the_middle_90_percent_of_single_replicates_differences(paired):
+    """spread_low/high are the 5% and 95% quantiles of the per-replicate paired differences (not the mean's CI)."""
+    o = paired.outcomes.set_index(["scenario", "replicate"])["final_coverage"]
+    d = (o.loc["visits"] - o.loc["base"]).to_numpy(float)
+    row = paired.differences.set_index(["scenario", "outcome"]).loc[("visits", "final_coverage")]
+    assert row["spread_low"] == pytest.approx(np.quantile(d, 0.05)) and row["spread_high"] == pytest.approx(
+        np.quantile(d, 0.95)
+    )
 
 
 def test_a_different_community_is_a_warning(tmp_path):
@@ -181,7 +193,8 @@ def test_command_with_posterior_writes_it_everywhere(tmp_path, files, capsys):
     out = tmp_path / "out"
     assert main(["compare", *files, "--replicates", "4", "--posterior", str(folder), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "intervals include parameter uncertainty from 2 posterior particles of calibration tiny" in text
+    assert "each replicate drew behaviour.imitation from 2 posterior particles of calibration tiny" in text
+    assert "coverage difference in the middle 90% of replicates (draws and chance):" in text
     table = pd.read_csv(out / "outcomes.csv")
     assert set(table["posterior_particle"]) <= {0, 1} and len(table) == 8
     prov = json.loads((out / "provenance.json").read_text())["posterior"]

@@ -97,7 +97,8 @@ def test_calibration_checks_a_held_out_city_and_compares_with_parameter_uncertai
         assert low <= diff <= high < 0  # four visits bring the month of 50% forward
         key[run] = high - low
     assert key["with posterior"] >= key["fixed parameters"] > 0
-    assert "The intervals therefore include uncertainty about the fitted parameters" in text
+    assert "The results therefore include uncertainty about the fitted parameters" in text
+    assert "The intervals in brackets are 95% intervals of the average difference over the draws" in text
     # the reported interval is one of a mean over the posterior: it narrows with more replicates
     widths = [float(w) for w in re.findall(r"interval of the mean on \d+ replicates .*, width ([\d.]+) points", text)]
     assert len(widths) == 2 and widths[1] < widths[0]

@@ -45,8 +45,10 @@ every run's per-step counts in steps.parquet, the scenario files used and proven
 --posterior DIR (the output folder of 'diffusion-sim calibrate') gives each replicate its own draw
 from the calibration's posterior: the fitted parameters are set to one particle's values, drawn by
 weight from the seed and the replicate, the same for every scenario of that replicate (still
-paired). The intervals then include uncertainty about the fitted parameters as well as chance
-variation; outcomes get a posterior_particle column.
+paired). Results then include uncertainty about the fitted parameters as well as chance variation:
+the 95% intervals are of the average difference over the draws (they narrow with more replicates),
+and differences.csv's spread_low and spread_high give the middle 90% of single replicates'
+differences (how much the effect itself could vary); outcomes get a posterior_particle column.
 """
 
 
@@ -99,7 +101,7 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="a 'diffusion-sim calibrate' output folder: each replicate runs with the fitted parameters of one "
         "particle of its posterior, drawn by weight (the same for every scenario of the replicate), so the "
-        "intervals include parameter uncertainty",
+        "results include parameter uncertainty",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -226,8 +228,8 @@ def _print_comparison(comp, args: argparse.Namespace, elapsed: float) -> None:
         post = comp.posterior
         names = ", ".join(p["label"] for p in post["parameters"])
         print(
-            f"  intervals include parameter uncertainty from {post['particles']:,} posterior particles of calibration "
-            f"{post['calibration']} ({names}), one drawn per replicate"
+            f"  each replicate drew {names} from {post['particles']:,} posterior particles of calibration "
+            f"{post['calibration']}; 95% intervals are of the average difference over the draws"
         )
     d = comp.differences.set_index(["scenario", "outcome"])
     ce = comp.cost_effectiveness.set_index("scenario")
@@ -252,6 +254,13 @@ def _print_comparison(comp, args: argparse.Namespace, elapsed: float) -> None:
         cpe_text = "" if name == comp.baseline or math.isnan(cpe) else f"{cpe:,.2f} {cur}"
         cells = f"{100 * row['mean']:8.1f}% {delta:>26} {reached or '-':>12} {cost:>12,.0f} {cpe_text:>18}"
         print(f"  {name[:32]:<32} {cells}")
+    if comp.posterior is not None and n > 1:
+        for name in comp.names[1:]:
+            row = d.loc[(name, "final_coverage")]
+            print(
+                f"  {name[:32]}: coverage difference in the middle 90% of replicates (draws and chance): "
+                f"{100 * row['spread_low']:+.1f} to {100 * row['spread_high']:+.1f} pp"
+            )
     p = comp.precision
     if p is not None and p.met:
         unit = " pp" if _is_share(p.outcome) else ""

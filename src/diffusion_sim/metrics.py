@@ -223,7 +223,10 @@ def paired_differences(table: pd.DataFrame, baseline: str, columns: list[str], l
     common random numbers); with one pair there is no interval (NaN bounds).
 
     ``table`` has columns ``scenario``, ``replicate`` and the outcomes. Returns one row per
-    (scenario, outcome): ``mean``, ``diff``, ``diff_low``, ``diff_high``, ``n``.
+    (scenario, outcome): ``mean``, ``diff``, ``diff_low``, ``diff_high``, ``n``, and ``spread_low``,
+    ``spread_high``: the 5% and 95% quantiles of the single replicates' differences (how much one
+    realisation's effect varies, which does not narrow with more replicates as the interval of the
+    mean does; NaN from fewer than 2 pairs).
     """
     base = table[table["scenario"] == baseline].set_index("replicate")
     records = []
@@ -237,8 +240,9 @@ def paired_differences(table: pd.DataFrame, baseline: str, columns: list[str], l
             if n > 1:
                 sd = d.std(ddof=1)
                 half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n) if sd > 0 else 0.0
+                spread = np.quantile(d.to_numpy(float), [0.05, 0.95])
             else:
-                half = np.nan
+                half, spread = np.nan, (np.nan, np.nan)
             records.append(
                 {
                     "scenario": scen,
@@ -248,6 +252,8 @@ def paired_differences(table: pd.DataFrame, baseline: str, columns: list[str], l
                     "diff_low": mean_d - half,
                     "diff_high": mean_d + half,
                     "n": n,
+                    "spread_low": float(spread[0]),
+                    "spread_high": float(spread[1]),
                 }
             )
     return pd.DataFrame.from_records(records)

@@ -11,6 +11,7 @@ from diffusion_sim.report.figures import (
 )
 from diffusion_sim.report.format import (
     DASH,
+    format_change_parts,
     format_change_row_parts,
     format_money,
     format_percent,
@@ -150,7 +151,7 @@ def _uncertainty_text(comp: Comparison) -> str:
 
 
 def _posterior_text(comp: Comparison) -> str:
-    """With a posterior: each replicate's own draw, paired across scenarios, and what the intervals then include."""
+    """With a posterior: each replicate's own draw, paired across scenarios, what the intervals are, and the spread."""
     post = comp.posterior
     if post is None:
         return ""
@@ -161,11 +162,40 @@ def _posterior_text(comp: Comparison) -> str:
         f"with its own draw from the posterior of the calibration <strong>{esc(post['calibration'])}</strong> "
         f"({post['particles']:,} particles, drawn by weight; from <code>{esc(post['folder'])}</code>): the fitted "
         f"{what} {_parameter_list(post)} took that particle's {values}. The same draw was used for every scenario "
-        "of that replicate, so the differences stay paired. The intervals therefore include uncertainty about the "
+        "of that replicate, so the differences stay paired. The results therefore include uncertainty about the "
         f"fitted {what} as well as the simulation's chance variation; every other assumption is still fixed at each "
-        "scenario's value: check the appendix for what each scenario assumes. The particle of each replicate is in "
-        "the outcomes table (<code>posterior_particle</code>) and in provenance.json.</p>"
+        "scenario's value: check the appendix for what each scenario assumes. The intervals in brackets are 95% "
+        "intervals of the <em>average</em> difference over the draws: they narrow as replicates are added. How "
+        "much a package's effect itself could differ, given what the data leave uncertain, is the spread of single "
+        "replicates' differences: the range of the middle 90% of replicates is in the table below (and in "
+        "differences.csv, <code>spread_low</code> and <code>spread_high</code>). The particle of each replicate is "
+        "in the outcomes table (<code>posterior_particle</code>) and in provenance.json.</p>" + _spread_table(comp)
     )
+
+
+def _spread_table(comp: Comparison) -> str:
+    """Per package: the average difference in final coverage (and time to the first target) and its spread."""
+    d = comp.differences.set_index(["scenario", "outcome"])
+    times = time_columns(comp)[:1]
+    outcomes = [
+        ("final_coverage", "final coverage", "share"),
+        *((t, f"time to {level_label(t)}", "time") for t in times),
+    ]
+    rows = []
+    for name in comp.names[1:]:
+        cells = [f'<th scope="row">{esc(name)}</th>']
+        for outcome, _, kind in outcomes:
+            r = d.loc[(name, outcome)]
+            main, ci = format_change_row_parts(r, kind)
+            several = int(r["n"]) > 1
+            _, spread = format_change_parts(r["diff"], r["spread_low"], r["spread_high"], kind, interval=several)
+            unit = {"share": " pp", "time": " steps"}[kind] if several else ""
+            cells += [two_line_cell(main, ci), cell(spread.strip("[]").replace(", ", " to ") + unit)]
+        rows.append(table_row(cells))
+    headers = ["package"]
+    for _, label, _ in outcomes:
+        headers += [f"{esc(label)}: average difference [95%]", f"{esc(label)}: middle 90% of replicates"]
+    return html_table("parameter-spread", headers, rows)
 
 
 def _clock_text(comp: Comparison) -> str:
