@@ -216,3 +216,12 @@ def test_diagnosis_names_width_bounds_and_trade_offs(data):
     assert ext == "piled against the prior's upper bound 0.01: the data may want higher values"
     assert thr.startswith("not identified: its 90% interval is") and "trades off with behaviour.imitation" in thr
     assert list(table["identified"]) == [True, True, False]
+
+
+def test_shipped_calibration_files_validate(capsys):
+    files = sorted((Path(__file__).resolve().parents[1] / "calibrations").glob("*.yaml"))
+    assert [f.name for f in files] == ["medical_innovation.yaml"]
+    for f in files:
+        assert main(["validate", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert "4 villages x 16 observed steps, 1 held out" in out  # months 3 to 17 of the survey
