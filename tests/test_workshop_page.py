@@ -121,10 +121,17 @@ def test_the_seeding_game_takes_clicks_and_scores_them(workshop, open_page, tmp_
     page.get_by_role("tab", name="Seeding game").click()
     canvas = page.locator(".ds-network", has_text="click to pick whom to train").locator("canvas")
     canvas.wait_for(timeout=10_000)
-    for i in aims:
-        canvas.click(position={"x": float(points[i, 0]), "y": float(points[i, 1])})
+    # clicks map to agents only once the positions have arrived and been drawn: wait for that, then click
+    # one at a time, each after the page counted the last (a loaded machine is slow, never out of order)
+    page.wait_for_function(
+        "([el, n]) => Number(el.dataset.agents) === n && Number(el.dataset.drawn) > 0",
+        arg=[canvas.element_handle(), int(community.n)],
+        timeout=20_000,
+    )
     picked = page.locator(".workshop-picked")
-    picked.get_by_text("picked 5 of 5").wait_for(timeout=10_000)
+    for k, i in enumerate(aims, 1):
+        canvas.click(position={"x": float(points[i, 0]), "y": float(points[i, 1])})
+        picked.get_by_text(f"picked {k} of 5").wait_for(timeout=20_000)
     assert [int(x) for x in re.findall(r"\d+", picked.inner_text().split(":", 1)[1])] == aims
     page.get_by_label("your name").fill("Amina")
     page.get_by_role("button", name="Run and score").click()
