@@ -205,6 +205,26 @@ def test_command_with_posterior_writes_it_everywhere(tmp_path, files, capsys):
     assert WITH_PARAMETERS in html and CHANCE_ONLY not in html
 
 
+def test_memory_is_checked_for_one_replicate_at_a_time_with_a_posterior(tmp_path, files, monkeypatch, capsys):
+    """With a posterior replicates run one at a time, so a limit that 30 side by side exceed does not refuse it."""
+    import diffusion_sim.resources as resources
+    from diffusion_sim.network.build import expected_ties
+    from diffusion_sim.population import expected_agents
+    from diffusion_sim.scenario import load_scenario
+
+    sc = load_scenario(files[1])
+    n, ties = expected_agents(sc), expected_ties(sc)
+    one = resources.run_memory(n, 1, ties, community_built=False)
+    thirty = resources.run_memory(n, 30, ties, community_built=False)
+    assert thirty > 2 * one
+    monkeypatch.setattr(resources, "memory_limits", lambda: [("a test's limit", (one + thirty) // 2)])
+    folder = write_posterior(tmp_path / "cal", imitation_table([0.05, 0.25], [0.5, 0.5]), seed=0)
+    base = ["compare", *files, "--replicates", "30"]
+    assert main([*base, "--out", str(tmp_path / "plain")]) == 2  # 30 replicates in one block: refused
+    assert "a test's limit" in capsys.readouterr().err and not (tmp_path / "plain").exists()
+    assert main([*base, "--posterior", str(folder), "--out", str(tmp_path / "post"), "--no-progress"]) == 0
+
+
 def _fitting(path: str, label: str | None = None, low: float = 0.0, high: float = 1.0):
     """A posterior folder maker: one particle of a calibration that fitted ``path``."""
     prior = {"distribution": "uniform", "low": low, "high": high, **({"name": label} if label else {})}

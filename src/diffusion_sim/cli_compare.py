@@ -169,8 +169,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         posterior.check(scenarios, list(args.files), args.seed)
     # everything that can be checked before running is checked before running
     check_output_folder(args.out, command="compare", managed=COMPARE_FILES)
+    block = 1 if posterior is not None else args.replicates  # with a posterior, replicates run one at a time
     for f, sc in zip(args.files, scenarios, strict=True):
-        check_scenario_memory(sc, args.replicates, source=f)
+        check_scenario_memory(sc, block, source=f)
     t0 = time.perf_counter()
     with deferred_interrupts():  # Ctrl-C stops between steps, never inside compiled code
         with atomic_folder(args.out, command="compare", managed=COMPARE_FILES) as tmp:
