@@ -178,6 +178,11 @@ def test_held_out_table_by_hand():
     assert table.loc["all", "model_rms"] == pytest.approx(0.25 * np.sqrt(0.05))
     assert table.loc["all", "inside_90"] == pytest.approx(0.75 + 0.25 * 0.8)
     assert bool(table.loc["b", "model_better"]) is True
+    from diffusion_sim.calibrate.bass import bass_by_village
+
+    reused = held_out_table(obs, ["b", "c"], curves, bass_by_village(obs)).set_index("village")  # fits made once
+    pd.testing.assert_frame_equal(reused, table)
+    assert reused.attrs == table.attrs
 
 
 # ---------------------------------------------------------------------------------------------- diagnostics

@@ -14,12 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from diffusion_sim.cli import _add_set_option, _command, _folder_name, _non_negative_int, _positive_int, _seed
-
-BACKENDS = (
-    "serial",
-    "loky",
-    "dask",
-)  # as diffusion_sim.experiment.cluster.BACKENDS (a test checks), not imported: heavy
+from diffusion_sim.experiment.backends import BACKENDS
 
 __all__ = ["CALIBRATE_EPILOG", "add_calibrate", "cmd_calibrate", "is_calibration_file", "validate_calibration_line"]
 
@@ -113,6 +108,10 @@ def is_calibration_file(path: str) -> bool:
     return isinstance(data, dict) and "fit" in data and "scenario" in data
 
 
+CHANGES = ("fit", "overrides", "data", "hold_out", "particles", "generations", "seed")
+"""The options that change a calibration file (:func:`_from_command_line` applies them)."""
+
+
 def _from_command_line(args: argparse.Namespace):
     """The calibration FILE and the options describe: (calibration, its folder, the path messages name)."""
     from pydantic import ValidationError
@@ -127,10 +126,8 @@ def _from_command_line(args: argparse.Namespace):
         from diffusion_sim.calibrate.spec import load_calibration
 
         cal, folder = load_calibration(path), Path(path).resolve().parent
-        data = cal.model_dump(mode="json", exclude_defaults=False)
-        data["fit"] = {**{k: v for k, v in data["fit"].items()}, **fit}
-        for k in data["fit"]:
-            data["fit"][k].pop("path", None)
+        data = cal.model_dump(mode="json")
+        data["fit"] = {**data["fit"], **fit}
     else:
         if not Path(path).is_file():
             raise UserError("no such file", source=path)
@@ -176,11 +173,8 @@ def _checked(args: argparse.Namespace):
     from diffusion_sim.calibrate.fit import check_calibration, observed_for
     from diffusion_sim.community import build_community
 
-    from_file = is_calibration_file(args.file)
-    changed = any(getattr(args, k, None) for k in ("fit", "overrides", "data", "particles", "generations")) or (
-        getattr(args, "hold_out", None) is not None or getattr(args, "seed", None) is not None
-    )
-    if from_file and not changed:
+    changed = any(getattr(args, k, None) not in (None, []) for k in CHANGES)
+    if is_calibration_file(args.file) and not changed:
         cal, scenarios = check_calibration(args.file)
         folder = Path(args.file).resolve().parent
     else:
@@ -322,7 +316,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                     print(f"the fit so far is kept in {work}; run the same command again to continue it",
                           file=sys.stderr)  # fmt: skip
                 raise
-        posterior, check, predictive, logs = fitted
+        posterior, check, predictive, logs, bass = fitted
         elapsed = time.perf_counter() - t0
         prov = {
             "command": "calibrate",
@@ -339,7 +333,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         from diffusion_sim.calibrate.output import write_calibration
 
         written = write_calibration(
-            out, posterior, cal, scenarios, prov, observed=observed, predictive=predictive, check=check
+            out, posterior, cal, scenarios, prov, observed=observed, predictive=predictive, check=check, bass=bass
         )
         shutil.rmtree(work, ignore_errors=True)
     if not args.quiet:
@@ -349,6 +343,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _fit_and_check(cal, scenarios, community, observed, held_out, work, map_, quiet: bool):
     """The fit on every village, its predictive curves, and the held-out check (fit without them, predict them)."""
+    from diffusion_sim.calibrate.bass import bass_by_village
     from diffusion_sim.calibrate.check import HeldOut, held_out_table
     from diffusion_sim.calibrate.figures import posterior_predictive
     from diffusion_sim.calibrate.fit import Simulator
@@ -363,6 +358,7 @@ def _fit_and_check(cal, scenarios, community, observed, held_out, work, map_, qu
     progress.finish()
     logs["fit"], logs["resumed"] = progress.lines, {"fit": resumed}
     predictive = posterior_predictive(posterior, sim, draws=PREDICTIVE_DRAWS, seed=cal.seed)
+    bass = bass_by_village(observed)  # each village's own Bass curve: bass.csv, and the held-out baseline's p, q
     check = None
     if held_out:
         train = [v for v in observed.villages if v not in held_out]
@@ -377,8 +373,8 @@ def _fit_and_check(cal, scenarios, community, observed, held_out, work, map_, qu
         logs["check"] = progress.lines
         curves = posterior_predictive(part, sim.for_villages(observed.subset(held_out)), draws=PREDICTIVE_DRAWS,
                                       seed=cal.seed)  # fmt: skip
-        check = HeldOut(held_out, train, part, curves, held_out_table(observed, held_out, curves))
-    return posterior, check, predictive, logs
+        check = HeldOut(held_out, train, part, curves, held_out_table(observed, held_out, curves, bass))
+    return posterior, check, predictive, logs, bass
 
 
 def _print_summary(posterior, scenarios, check, elapsed, resumed, out, written) -> None:

@@ -17,7 +17,7 @@ from diffusion_sim.scenario.schema import Scenario
 if TYPE_CHECKING:
     from diffusion_sim.network.cleaning import CleaningReport
 
-__all__ = ["Community", "build_community", "replicate_community", "single_layer_community"]
+__all__ = ["Community", "build_community", "pinned_seed", "replicate_community", "single_layer_community"]
 
 
 @dataclass(eq=False)
@@ -70,6 +70,18 @@ def build_community(scenario: Scenario, seed: int) -> Community:
 
         community = read_people(community, c.people, scenario)
     return community
+
+
+def pinned_seed(scenario: Scenario, seed: int) -> Scenario:
+    """The scenario with the community seed that :func:`build_community` would use with ``seed`` written in.
+
+    A generated community without its own ``community.seed`` is built from the run's seed; with it
+    pinned, the scenario describes that one community whatever seed it is later run with.
+    Communities read from files are left as they are.
+    """
+    if scenario.community.seed is None and not scenario.community.from_files:
+        return scenario.model_copy(update={"community": scenario.community.model_copy(update={"seed": seed})})
+    return scenario
 
 
 def replicate_community(scenario: Scenario, base: Community, seed: int, replicate: int) -> Community:

@@ -191,6 +191,7 @@ def held_out_errors(
     train_villages: Sequence[str],
     test_villages: Sequence[str],
     predict_model: Mapping[str, Sequence[float] | np.ndarray] | np.ndarray,
+    fits: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """RMS error on each held-out village of the Bass baseline and of a model's prediction, side by side.
 
@@ -201,6 +202,8 @@ def held_out_errors(
         predict_model: the model's predicted coverage (share of households) at ``observed.steps``
             for each held-out village: a mapping village -> array, or a (steps, held-out villages)
             array in ``test_villages`` order (e.g. the posterior predictive median).
+        fits: :func:`bass_by_village` of ``observed`` when already made (each village's fit depends
+            on its own data only, so the training villages' rows are theirs); default: fitted here.
 
     Returns:
         One row per held-out village: ``village``, ``households``, ``bass_rms`` and ``model_rms``
@@ -235,8 +238,10 @@ def held_out_errors(
     for v, x in pred.items():
         if x.shape != (T,):
             raise ValueError(f"model prediction for village {v} must have {T} values (one per step); got {x.shape}")
-    idx = [names.index(v) for v in train]
-    fits = bass_by_village(Observed(observed.steps, train, observed.curves[:, idx], observed.sizes[idx]))
+    if fits is None:
+        fits = bass_by_village(observed.subset(train))
+    else:  # every village's fits, made once (bass_by_village): the training villages' rows, in their order
+        fits = fits.set_index("village").loc[train].reset_index()
     ok = fits["note"] == ""
     if not ok.any():
         raise ValueError("no training village has identified Bass p and q (every curve is flat)")

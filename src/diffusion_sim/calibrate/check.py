@@ -106,7 +106,9 @@ def held_out_villages(observed: Observed, hold_out: int | list[str] | None, seed
     return [v for v in names if v in chosen]
 
 
-def held_out_table(observed: Observed, test: list[str], curves: np.ndarray) -> pd.DataFrame:
+def held_out_table(
+    observed: Observed, test: list[str], curves: np.ndarray, bass: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per held-out village: households, model and Bass RMS error, which is better, and the band's coverage.
 
     Args:
@@ -114,6 +116,7 @@ def held_out_table(observed: Observed, test: list[str], curves: np.ndarray) -> p
         test: the held-out villages.
         curves: (draws, steps, len(test)) predictive curves of the held-out villages, simulated at
             particles of the posterior fitted to the other villages.
+        bass: every village's Bass fits (:func:`~diffusion_sim.calibrate.bass.bass_by_village`), if made.
 
     Returns:
         One row per held-out village (``village``, ``households``, ``model_rms``, ``bass_rms``,
@@ -125,7 +128,7 @@ def held_out_table(observed: Observed, test: list[str], curves: np.ndarray) -> p
     train = [v for v in observed.villages if v not in test]
     median = np.median(curves, axis=0)
     low, high = np.quantile(curves, [0.05, 0.95], axis=0)
-    errors = held_out_errors(observed, train, test, median)
+    errors = held_out_errors(observed, train, test, median, fits=bass)
     obs = observed.subset(test).curves
     inside = ((obs >= low - 1e-12) & (obs <= high + 1e-12)).mean(axis=0)
     table = errors[["village", "households", "model_rms", "bass_rms", "model_better"]].copy()

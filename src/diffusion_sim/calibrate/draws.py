@@ -185,6 +185,8 @@ class PosteriorDraws:
         The fitted paths themselves are left out of the comparison; a generated community without its
         own ``community.seed`` is the one the run's seed builds.
         """
+        from diffusion_sim.community import pinned_seed
+
         fitted_dump = self.fitted.model_dump(mode="json")
         own = {
             p.path: _value_at(fitted_dump, p.path.split("."))
@@ -192,7 +194,7 @@ class PosteriorDraws:
             if p.path.startswith(("community.", "network."))
         }
         base = apply_overrides(baseline, own, source="posterior") if own else baseline
-        mine, theirs = _built(base, seed), _built(self.fitted, self.calibration.seed)
+        mine, theirs = pinned_seed(base, seed), pinned_seed(self.fitted, self.calibration.seed)
         if _community_key(mine) == _community_key(theirs):
             return None
         a, b = _sections(theirs), _sections(mine)
@@ -261,13 +263,6 @@ class PosteriorDraws:
             "replicates": [int(r) for r in replicates],
             "particle_by_replicate": [self.particle(seed, int(r)) for r in replicates],
         }
-
-
-def _built(sc: Scenario, seed: int) -> Scenario:
-    """The scenario with the community seed a run with ``seed`` builds it from (generated communities)."""
-    if sc.community.seed is None and not sc.community.from_files:
-        return sc.model_copy(update={"community": sc.community.model_copy(update={"seed": seed})})
-    return sc
 
 
 def _sections(sc: Scenario) -> dict[str, Any]:

@@ -145,12 +145,9 @@ def fitted_scenario(scenarios: Scenarios, cal: Calibration, medians: dict[str, f
     A generated community without its own seed gets the calibration's seed, so that running the
     fitted scenario builds the community the fit ran on.
     """
-    from diffusion_sim.scenario import apply_overrides
+    from diffusion_sim.community import pinned_seed
 
-    sc = scenario_for(scenarios, medians, source="calibration")
-    if sc.community.seed is None and not sc.community.from_files:
-        sc = apply_overrides(sc, {"community.seed": cal.seed}, source="calibration")
-    return sc
+    return pinned_seed(scenario_for(scenarios, medians, source="calibration"), cal.seed)
 
 
 def write_calibration(
@@ -163,6 +160,7 @@ def write_calibration(
     observed=None,
     predictive: np.ndarray | None = None,
     check=None,
+    bass: pd.DataFrame | None = None,
 ) -> list[str]:
     """Write every output file atomically into ``out``; returns the names written.
 
@@ -170,7 +168,8 @@ def write_calibration(
     :func:`diffusion_sim.calibrate.figures.posterior_predictive`), also ``predictive.csv``, the fit
     plot ``fit.png``, the Bass fits ``bass.csv`` and the page ``calibration.html``; with ``check``
     (a :class:`~diffusion_sim.calibrate.check.HeldOut`), the held-out check ``heldout.csv`` and
-    ``heldout.png``.
+    ``heldout.png``; ``bass``: :func:`~diffusion_sim.calibrate.bass.bass_by_village` of
+    ``observed`` when already made.
     """
     from diffusion_sim import __version__
     from diffusion_sim.atomic import atomic_folder
@@ -221,7 +220,7 @@ def write_calibration(
         table.to_csv(tmp / "predictive.csv", index=False)
         fig = fit_figure(observed, table)
         fig.savefig(tmp / "fit.png", metadata={"Software": None})
-        bass = bass_by_village(observed)
+        bass = bass if bass is not None else bass_by_village(observed)
         bass.to_csv(tmp / "bass.csv", index=False)
         written += ["predictive.csv", "fit.png", "bass.csv"]
         held_fig = None

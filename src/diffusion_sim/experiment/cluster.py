@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from diffusion_sim.errors import UserError
+from diffusion_sim.experiment.backends import BACKENDS
 from diffusion_sim.experiment.cluster_spec import LOOPBACK, ClusterSpec, parse_memory
 from diffusion_sim.resources import available_memory
 
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BACKENDS", "LOOPBACK", "Backend", "ClusterSpec", "backend", "parse_memory"]
 
-BACKENDS: tuple[str, ...] = ("serial", "loky", "dask")
-"""Backends :func:`backend` knows, for ``--backend``."""
 
 KEEP_SIZE_EVERY = 5.0
 """Seconds between checks that a cluster started here still has all its workers: a batch job that ended

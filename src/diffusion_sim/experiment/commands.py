@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from diffusion_sim.errors import UserError
+from diffusion_sim.experiment.backends import BACKENDS
 
 __all__ = ["EXPERIMENT_EPILOG", "add_experiment", "cmd_experiment", "is_experiment_file", "validate_line"]
 
@@ -42,9 +43,7 @@ def add_experiment(sub: argparse._SubParsersAction, command) -> None:
         inner, "run", "run an experiment file into a result store", "Run an experiment file.", EXPERIMENT_EPILOG
     )
     r.add_argument("file", metavar="FILE", help="experiment YAML file")
-    r.add_argument(
-        "--backend", choices=("serial", "loky", "dask"), default="serial", help="where runs go (default serial)"
-    )
+    r.add_argument("--backend", choices=BACKENDS, default="serial", help="where runs go (default serial)")
     r.add_argument(
         "--workers", type=_positive_int, default=None, help="worker processes (default: the machine's cores)"
     )
