@@ -27,14 +27,15 @@ def mixed_exposure(
     """
     R, n = A.shape
     G = int(group.max()) + 1 if len(group) else 0
-    role = source_role.astype(np.int64)
+    key = group * 3 + source_role.astype(np.int64)  # (group, source role) of each agent: the same every replicate
+    Q = np.rint(m * SCALE)  # each agent's integer weight, one row per row of m
     by = np.zeros((R, G, 3), np.int64)
     w_new = np.empty((m.shape[0], n), np.int64)
     for r in range(R):
-        q = np.rint(m[r if m.shape[0] > 1 else 0] * SCALE)
+        q = Q[r if m.shape[0] > 1 else 0]
         if r < w_new.shape[0]:
             w_new[r] = np.rint(np.bincount(group, weights=q, minlength=G)).astype(np.int64)[group]
-        by[r] = np.rint(np.bincount(group * 3 + role, weights=q * A[r], minlength=G * 3)).reshape(G, 3)
+        by[r] = np.rint(np.bincount(key, weights=q * A[r], minlength=G * 3)).reshape(G, 3)
         s_new = by[r].sum(axis=1)[group]
         stale[r] |= s_new != s[r]
         s[r] = s_new

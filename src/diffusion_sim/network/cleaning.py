@@ -111,7 +111,7 @@ class CleaningReport:
         head = ["", "total", *names]
         rows = [
             [_RULE_LABELS[c], *(str(frame.at[r, c]) for r in ["total", *names])]
-            for c in ("nominations", "blank", "decimal_ids", "self_nominations", "unsurveyed", "repeated", "ties")
+            for c in frame.columns  # the counts of RelationCounts, in its order
         ]
         width = [max(len(x[k]) for x in [head, *rows]) for k in range(len(head))]
 

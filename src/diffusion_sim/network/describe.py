@@ -18,10 +18,12 @@ _LISTED = 12
 
 
 def layer_weight(community: Community, scenario: Scenario, layer: str) -> float:
-    """The weight of a layer: ``network.<layer>.weight`` for a generated layer's name, else the network's own."""
-    if layer in LAYERS:
-        return getattr(scenario.network, layer).weight
-    return float(community.network.layer_weights.get(layer, 0.0))
+    """The weight the model gives a layer: ``network.<layer>.weight`` for a generated layer, else the network's own.
+
+    The rule is :meth:`~diffusion_sim.network.graph.LayeredNetwork.layer_weight`, as in the influence matrix.
+    """
+    given = {layer: getattr(scenario.network, layer).weight} if layer in LAYERS else {}
+    return community.network.layer_weight(layer, given)
 
 
 def describe_community(community: Community, scenario: Scenario) -> tuple[list[str], list[str]]:

@@ -51,6 +51,10 @@ class LayeredNetwork:
     directed: set[str] = field(default_factory=set)
     layer_weights: dict[str, float] = field(default_factory=dict)
 
+    def layer_weight(self, layer: str, given: dict[str, float]) -> float:
+        """The weight of ``layer``: ``given``'s (the scenario's ``network`` section), else its own, else 1."""
+        return float(given[layer] if layer in given else self.layer_weights.get(layer, 1.0))
+
     def adjacency(self, layer: str) -> sp.csr_matrix:
         """Symmetric weighted adjacency (CSR) of one layer; built on demand, not kept."""
         e = self.layers.get(layer, EdgeList.empty())
@@ -168,7 +172,7 @@ def influence_matrix(net: LayeredNetwork, layer_weights: dict[str, float], sourc
     """
     src, dst, val, both = [], [], [], []
     for name, e in net.layers.items():
-        lw = float(layer_weights[name] if name in layer_weights else net.layer_weights.get(name, 1.0))
+        lw = net.layer_weight(name, layer_weights)
         if lw == 0.0 or len(e) == 0:
             continue
         src.append(e.src.astype(np.int32, copy=False))

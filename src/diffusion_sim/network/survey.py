@@ -78,8 +78,8 @@ from diffusion_sim.scenario.survey_schema import SurveyCommunity, is_graphml
 __all__ = ["RULES", "CleaningReport", "RelationCounts", "read_survey", "read_survey_community"]
 
 from diffusion_sim.network.survey_respondents import (
+    _community_names,
     _decimal_problem,
-    _names,
     _population,
     _respondent_columns,
     _Respondents,
@@ -270,10 +270,8 @@ def _long_nominations(
     n_decimal = _decimal_problem(survey.strict, t, ego_decimal, ego_col, ego_ids)
     village = None
     if comm_col is not None:
-        raw = t.col(comm_col)
-        t.fail((raw == "").to_numpy(), comm_col, lambda i: "empty community; expected the ego's community")
-        names_text, comm_decimal = _names(raw)
-        n_decimal += _decimal_problem(survey.strict, t, comm_decimal, comm_col, _whole_numbers(raw)[0])
+        names_text, comm_decimal = _community_names(t, comm_col, survey.strict, "the ego's")
+        n_decimal += comm_decimal
         village = pd.Index(r.village_names).get_indexer(names_text)
         village_missing = village < 0
         t.fail(

@@ -41,13 +41,16 @@ def _whole_numbers(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return values, decimal, rest & ~decimal
 
 
-def _names(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Community values as names: a value written as a decimal (``2.0``) becomes the whole number (``2``)."""
+def _names(text: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Community values as names: a value written as a decimal (``2.0``) becomes the whole number (``2``).
+
+    Also which were written as decimals, and their whole-number values.
+    """
     values, decimal, _ = _whole_numbers(text)
     out = text.copy()
     if decimal.any():
         out[decimal] = values[decimal].astype(str)
-    return out, decimal
+    return out, decimal, values
 
 
 def _keys(community: np.ndarray | None, ids: np.ndarray) -> pd.Index:
@@ -71,6 +74,14 @@ def _decimal_problem(strict: bool, t: _Table, decimal: np.ndarray, column: str, 
             ),
         )
     return int(decimal.sum())
+
+
+def _community_names(t: _Table, column: str, strict: bool, whose: str) -> tuple[pd.Series, int]:
+    """A community column as names (:func:`_names`) and how many were written as decimals; an empty cell is an error."""
+    raw = t.col(column)
+    t.fail((raw == "").to_numpy(), column, lambda i: f"empty community; expected {whose} community")
+    names, decimal, values = _names(raw)
+    return names, _decimal_problem(strict, t, decimal, column, values)
 
 
 # ------------------------------------------------------------------------------------- respondents
@@ -110,10 +121,8 @@ def _respondents(t: _Table, survey: SurveyCommunity, id_col: str, strict: bool) 
 
     comm_col = survey.community.lower() if survey.community is not None else None
     if comm_col is not None:
-        raw = t.col(comm_col)
-        t.fail((raw == "").to_numpy(), comm_col, lambda i: "empty community; expected the respondent's community")
-        names, comm_decimal = _names(raw)
-        n_decimal += _decimal_problem(strict, t, comm_decimal, comm_col, _whole_numbers(raw)[0])
+        names, comm_decimal = _community_names(t, comm_col, strict, "the respondent's")
+        n_decimal += comm_decimal
         village, uniques = pd.factorize(names, sort=False)
         village_names = [str(v) for v in uniques]
     else:
@@ -265,6 +274,3 @@ def _respondent_columns(survey: SurveyCommunity) -> list[str]:
         survey.threshold,
     ]
     return list(dict.fromkeys(c.lower() for c in cols if c is not None))
-
-
-# ------------------------------------------------------------------------------------- nominations
