@@ -84,6 +84,20 @@ def test_sessions_are_independent():
     assert b.curves.share == b.beside_curves.share  # untouched by a's switch
 
 
+def test_a_second_scenario_beside_keeps_its_own_community_across_resets():
+    other = apply_overrides(SCENARIO, {"community.households": 200})
+    session = WorkshopSession(SCENARIO, 4, beside=other)
+    own = session.beside_community
+    assert own is not session.community and own.n < session.community.n and session.beside_label == other.name
+    session.step()
+    session.reset()
+    assert session.beside_community is own and session.beside.community is own and session.beside.steps == 0
+    session.reset(seed=5)  # a new seed builds both communities again
+    assert session.beside_community is not own and session.beside_community.n == own.n
+    same = WorkshopSession(SCENARIO, 4, beside=apply_overrides(SCENARIO, {"schedule.steps": 10}))
+    assert same.beside_community is same.community  # the same community section: the trainer's community
+
+
 def test_reset_starts_again_with_switches_off():
     session = WorkshopSession(SCENARIO, 6)
     first = session.states().copy()

@@ -82,11 +82,8 @@ def read_input(files: list[str], seed: int, overrides=(), simulate: bool = False
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def write_inspection(ins: Inspection, out: str | Path, provenance: dict | None = None) -> list[str]:

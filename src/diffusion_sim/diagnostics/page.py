@@ -6,7 +6,6 @@ timestamp and escapes every string that came from a file (ids, village and layer
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -24,7 +23,7 @@ __all__ = ["render_page"]
 
 
 def _num(x, decimals: int) -> str:
-    return DASH if is_missing(x) or (isinstance(x, float) and math.isnan(x)) else f"{float(x):,.{decimals}f}"
+    return DASH if is_missing(x) else f"{float(x):,.{decimals}f}"  # is_missing: None, NaN and pd.NA
 
 
 FOLD_VILLAGES = 12

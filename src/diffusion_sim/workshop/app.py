@@ -168,7 +168,7 @@ def Page():  # noqa: C901 - one page, its controls in order
     """One browser session's page."""
     settings = page_settings()
     session = solara.use_memo(lambda: WorkshopSession(settings.scenario, settings.seed), dependencies=[])
-    pictures = solara.use_memo(dict, dependencies=[])  # id(community) -> picture, computed once each
+    pictures = solara.use_memo(dict, dependencies=[])  # community -> its picture, computed once each
     game = solara.use_memo(lambda: SeedingGame(settings.scenario, session.seed, session.community), dependencies=[])
     version, set_version = solara.use_state(0)
     playing, set_playing = solara.use_state(False)
@@ -180,9 +180,9 @@ def Page():  # noqa: C901 - one page, its controls in order
     message, set_message = solara.use_state("")
 
     def picture(community: Community) -> dict:
-        if id(community) not in pictures:
-            pictures[id(community)] = _picture(community, session.seed)
-        return pictures[id(community)]
+        if community not in pictures:  # a Community hashes by identity; the key keeps it (and its id) alive
+            pictures[community] = _picture(community, session.seed)
+        return pictures[community]
 
     def changed():
         set_version(lambda v: v + 1)

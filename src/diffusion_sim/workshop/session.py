@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from diffusion_sim import behaviour as bh
-from diffusion_sim.community import build_community
+from diffusion_sim.community import Community, build_community
 from diffusion_sim.model import DiffusionModel
 from diffusion_sim.population import HOUSEHOLD, LEADER, ROLES
 from diffusion_sim.scenario import Scenario
@@ -136,6 +136,7 @@ class WorkshopSession:
         self.seed = int(seed)
         self.community = build_community(scenario, self.seed)
         self.beside_choice = beside
+        self._own: tuple[Scenario, int, Community] | None = None  # a second scenario's community, its seed
         self.templates = {s.key: self._template(s) for s in SWITCHES}
         self.settings = {s.key: self.templates[s.key][s.slider] for s in SWITCHES}
         self.reset()
@@ -167,17 +168,26 @@ class WorkshopSession:
         self.beside_label = ""
         if isinstance(self.beside_choice, Scenario):
             other = self.beside_choice
-            same = all(getattr(other, part) == getattr(self.scenario, part) for part in ("community", "network"))
-            self.beside_community = self.community if same else build_community(other, self.seed)
+            self.beside_community = self._community_of(other)
             self.beside = DiffusionModel(other, self.seed, community=self.beside_community)
             self.beside_label = other.name
         elif self.beside_choice == "without switches":
-            self.beside_community = self.community
             self.beside = DiffusionModel(self.scenario, self.seed, community=self.community)
             self.beside_label = "without switches"
         self.beside_curves = Curves()
         if self.beside is not None:
             self.beside_curves.read(self.beside)
+
+    def _community_of(self, other: Scenario) -> Community:
+        """The community a second scenario runs on: the trainer's when both describe the same one, else its own.
+
+        Its own is built once per seed: a reset reuses it, and with it the page's picture of it.
+        """
+        if all(getattr(other, part) == getattr(self.scenario, part) for part in ("community", "network")):
+            return self.community
+        if self._own is None or self._own[0] is not other or self._own[1] != self.seed:
+            self._own = (other, self.seed, build_community(other, self.seed))
+        return self._own[2]
 
     # ------------------------------------------------------------------ playing
     @property
