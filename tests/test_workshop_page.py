@@ -96,6 +96,23 @@ def test_play_stops_at_the_end_of_the_schedule(short_workshop, open_page):
     assert recorded.console_errors == []
 
 
+def test_the_beside_scenario_is_drawn_from_the_start(tmp_path, open_page):
+    """``--beside FILE`` draws that scenario beside the first when the page opens (not only once chosen)."""
+    other = tmp_path / "other.yaml"
+    other.write_text(to_yaml(apply_overrides(workshop_scenario(), {"schedule.steps": 6, "name": "second_file"})))
+    first = tmp_path / "first.yaml"
+    first.write_text(to_yaml(apply_overrides(workshop_scenario(), {"schedule.steps": 6, "name": "first_file"})))
+    server = start_workshop(tmp_path, str(first), "--beside", str(other))
+    try:
+        recorded = open_page()
+        page = load(recorded, server)
+        page.get_by_text("second_file").first.wait_for(timeout=20_000)  # the 'drawn beside' choice shows it
+        assert page.locator("canvas").count() >= 2 + 1  # both networks, and the curves
+        assert recorded.console_errors == []
+    finally:
+        server.stop()
+
+
 def _canvas_point(picture: dict, agent: int, width: int, height: int) -> tuple[float, float]:
     """Where network.vue draws an agent (its px())."""
     xy = [float(v) for v in picture["xy"].split(",")]

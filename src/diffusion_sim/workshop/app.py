@@ -167,7 +167,8 @@ BESIDE_NONE, BESIDE_PLAIN = "nothing", "the same without my switches"
 def Page():  # noqa: C901 - one page, its controls in order
     """One browser session's page."""
     settings = page_settings()
-    session = solara.use_memo(lambda: WorkshopSession(settings.scenario, settings.seed), dependencies=[])
+    first = settings.beside if settings.beside is not None else "without switches"  # --beside: drawn from the start
+    session = solara.use_memo(lambda: WorkshopSession(settings.scenario, settings.seed, first), dependencies=[])
     pictures = solara.use_memo(dict, dependencies=[])  # community -> its picture, computed once each
     game = solara.use_memo(lambda: SeedingGame(settings.scenario, session.seed, session.community), dependencies=[])
     version, set_version = solara.use_state(0)
