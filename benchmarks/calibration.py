@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffusion_sim.calibrate.fit import check_calibration, simulated_observed
+from diffusion_sim.calibrate.fit import Simulator, check_calibration, simulated_observed
 from diffusion_sim.cli import main as cli
 from diffusion_sim.community import build_community
 
@@ -45,6 +45,7 @@ PRIOR = {
     "roles.household.threshold.mean": (0.3, 0.9),
 }
 STEPS = np.arange(0, 105, 8)
+REFERENCE_RUNS = 100
 
 
 def calibration_text(population: int, generations: int, seed: int, hold_out: int = 5, data: bool = True) -> str:
@@ -81,6 +82,16 @@ def main() -> None:
         community = build_community(scenarios.by_file[scenarios.default], cal.seed)
         observed = simulated_observed(scenarios, community, TRUTH, STEPS, args.data_seed)
         observed.to_frame()[["village", "step", "coverage"]].to_csv(folder / "observed.csv", index=False)
+        # the reference, in this process: one simulation as the fit runs it (same community, steps and villages)
+        sim = Simulator(scenarios, community, observed, cal.seed)
+        units = [(TRUTH[k] - lo) / (hi - lo) for k, (lo, hi) in PRIOR.items()]
+        sim(units, 0)  # compiled outside the clock
+        t0 = time.perf_counter()
+        for k in range(REFERENCE_RUNS):
+            sim(units, 1 + k)
+        per_simulation = (time.perf_counter() - t0) / REFERENCE_RUNS
+        report["reference_s_per_simulation"] = per_simulation
+        print(f"reference: {per_simulation * 1000:.1f} ms per simulation, serial, in this process", flush=True)
         report |= {"households": int(observed.sizes.sum()), "agents": int(community.population.n),
                    "villages": len(observed.villages)}  # fmt: skip
         posteriors = {}
@@ -104,6 +115,11 @@ def main() -> None:
                 "held_out_bass_rms": round(float(held["bass_rms"]), 4),
                 "held_out_inside_90": round(float(held["inside_90"]), 3), "parameters": [],
             }  # fmt: skip
+            total = prov["simulations"] + check["simulations"] + 2 * 40  # two predictive bands of 40 draws
+            ideal = total * per_simulation / (1 if kind == "serial" else args.workers)
+            run["ratio_to_simulations_alone"] = round(wall / ideal, 2)
+            print(f"{kind}: {wall:.1f} s = {wall / ideal:.2f} x the same {total} simulations alone, split over "
+                  f"{1 if kind == 'serial' else args.workers} workers", flush=True)  # fmt: skip
             print(f"{kind}: {wall:.1f} s for the whole command ({prov['simulations']} + {check['simulations']} "
                   f"simulations, {prov['generations']} generations); held-out RMS model {held['model_rms']:.4f}, "
                   f"Bass {held['bass_rms']:.4f}, {held['inside_90']:.0%} inside the 90% band", flush=True)  # fmt: skip
@@ -116,6 +132,10 @@ def main() -> None:
                 run["parameters"].append({"name": name, "truth": truth, "median": row["median"], "low": row["q05"],
                                           "high": row["q95"], "inside": inside})  # fmt: skip
             report["runs"].append(run)
+        if len(report["runs"]) > 1:
+            first = report["runs"][0]
+            for run in report["runs"][1:]:
+                print(f"{run['backend']} / {first['backend']}: {run['wall_s'] / first['wall_s']:.2f}")
         same = len(set(posteriors.values())) == 1
         report["same_posterior_on_every_backend"] = same
         print(f"same posterior.csv on {', '.join(posteriors)}: {same}")
